@@ -1,0 +1,125 @@
+"""The FastAPI application: API routers of every package, the console pages and static files."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.middleware.sessions import SessionMiddleware
+
+from agent_web.i18n import pick_language, translator
+from core import http as core_http
+from core.deps import check_csrf, csrf_token, db_session, get_services, load_session_user
+from core.services import Services
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+# Routers of the other packages, included when the package provides one.
+ROUTER_MODULES = ["crm.http", "receivers.http", "alarms.http", "cti.http", "ivr.http"]
+
+
+def render(request: Request, name: str, user: Any = None, status_code: int = 200,
+           **ctx: Any) -> HTMLResponse:
+    lang = request.query_params.get("lang") or request.session.get("lang")
+    lang = pick_language(getattr(user, "language", None) if not lang and user else lang,
+                         request.headers.get("accept-language"),
+                         get_services(request).settings.default_language)
+    return templates.TemplateResponse(
+        request, name,
+        {"user": user, "lang": lang, "t": translator(lang), "csrf_token": csrf_token(request),
+         **ctx},
+        status_code=status_code,
+    )
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        field = ".".join(p for p in loc if p not in ("body", "query", "path"))
+        out.append({"field": field or ".".join(loc), "loc": loc, "msg": err.get("msg"),
+                    "type": err.get("type")})
+    return out
+
+
+def create_app(services: Services) -> FastAPI:
+    """Build the web application around already-created services."""
+    app = FastAPI(title="Vigil", version="0.1.0",
+                  description="Alarm-monitoring call center: subscribers, alarms, calls.")
+    app.state.services = services
+    app.add_middleware(
+        SessionMiddleware, secret_key=services.settings.secret_key, session_cookie="vigil_session",
+        max_age=services.settings.session_max_age, same_site="lax",
+        https_only=services.settings.cookie_secure,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc)
+        return JSONResponse(
+            {"detail": errors,
+             "message": "; ".join(f"{e['field']}: {e['msg']}" for e in errors)},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    app.include_router(core_http.router)
+    for name in ROUTER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, Any]:
+        return {"ok": True, "node": services.settings.node_name}
+
+    @app.get("/login", include_in_schema=False)
+    async def login_page(request: Request) -> Response:
+        if "lang" in request.query_params:
+            request.session["lang"] = pick_language(request.query_params["lang"])
+        return render(request, "login.html")
+
+    @app.post("/login", include_in_schema=False)
+    async def login_form(request: Request,
+                         session: AsyncSession = Depends(db_session)) -> Response:
+        await check_csrf(request)
+        form = await request.form()
+        try:
+            await core_http.do_login(request, session, str(form.get("username", "")),
+                                     str(form.get("password", "")))
+        except HTTPException as exc:
+            key = "login.locked" if exc.status_code == 429 else "login.failed"
+            lang = pick_language(request.session.get("lang"),
+                                 request.headers.get("accept-language"))
+            return render(request, "login.html", error=translator(lang)(key),
+                          status_code=exc.status_code)
+        return RedirectResponse("/", status_code=303)
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout_form(request: Request) -> Response:
+        await check_csrf(request)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    @app.get("/", include_in_schema=False)
+    async def home(request: Request) -> Response:
+        user = await load_session_user(services, request.session)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        return render(request, "home.html", user=user)
+
+    return app

@@ -1,0 +1,11 @@
+"""Sub-commands contributed by the packages (replay, import, simulate, ingest)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:  # argparse's _SubParsersAction is private
+    """Add each package's sub-commands; kept apart so cli.py stays small."""
+    _ = argparse  # placeholder until packages register commands
