@@ -88,9 +88,9 @@ class Subscription:
         self._queue.put_nowait(event)
         self.delivered += 1
 
-    async def get(self, timeout: float | None = None) -> Event:
-        """The next event; raises TimeoutError after ``timeout`` seconds, or when closed."""
-        item = await asyncio.wait_for(self._queue.get(), timeout)
+    async def get(self, within: float | None = None) -> Event:
+        """The next event; raises TimeoutError after ``within`` seconds, or when closed."""
+        item = await asyncio.wait_for(self._queue.get(), within)
         if item is None:
             raise asyncio.CancelledError("subscription closed")
         return item

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import uvicorn
 
@@ -17,7 +18,7 @@ from vigil import migrate
 log = logging.getLogger(__name__)
 
 # A background part: given the services, runs until cancelled.
-Part = Callable[[Services], Awaitable[None]]
+Part = Callable[[Services], Coroutine[Any, Any, None]]
 
 
 async def seed_demo_if_empty(services: Services, accounts: int) -> None:

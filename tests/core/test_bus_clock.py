@@ -14,10 +14,10 @@ async def test_subscriber_receives_matching_topics_in_order() -> None:
     for i in range(3):
         await bus.publish("incident.opened", {"n": i})
     await bus.publish("signal.received", {"x": 1})
-    got = [(await sub.get(timeout=1)).data["n"] for _ in range(3)]
+    got = [(await sub.get(within=1)).data["n"] for _ in range(3)]
     assert got == [0, 1, 2]
     assert sub.get_nowait() is None
-    assert (await other.get(timeout=1)).topic == "signal.received"
+    assert (await other.get(within=1)).topic == "signal.received"
 
 
 async def test_slow_subscriber_never_blocks_publisher_or_others() -> None:
@@ -50,7 +50,7 @@ async def test_remote_events_from_own_node_are_not_delivered_twice() -> None:
     sub = bus.subscribe("x")
     bus.deliver_remote(Event(topic="x", data={}, origin="n1"))
     bus.deliver_remote(Event(topic="x", data={"from": "n2"}, origin="n2"))
-    assert (await sub.get(timeout=1)).data == {"from": "n2"}
+    assert (await sub.get(within=1)).data == {"from": "n2"}
     assert sub.get_nowait() is None
 
 
