@@ -1,0 +1,1 @@
+"""The telephony engine: channels, dialplan, bridges, queues, parking, recording."""

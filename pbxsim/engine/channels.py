@@ -1,0 +1,111 @@
+"""Channels and bridges as Asterisk's AMI shows them (snapshots, states, Local halves)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .dialplan import Pbx
+
+DOWN, RING, RINGING, UP, BUSY = 0, 4, 5, 6, 7
+STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
+CAUSE_TEXT = {
+    0: "Unknown",
+    1: "Unallocated (unassigned) number",
+    16: "Normal Clearing",
+    17: "User busy",
+    19: "No user responding",
+    21: "Call Rejected",
+    26: "Answered elsewhere",
+    34: "Circuit/channel congestion",
+}
+
+Pairs = list[tuple[str, str]]
+
+
+def _u(value: str) -> str:
+    return value if value else "<unknown>"
+
+
+@dataclass(eq=False)
+class Channel:
+    """One channel. ``device`` is what DeviceStateChange reports (``Local/1001@agent-phones``)."""
+
+    name: str
+    uniqueid: str
+    linkedid: str
+    state: int
+    context: str
+    exten: str
+    device: str
+    created: float
+    priority: int = 1
+    cid_num: str = ""
+    cid_name: str = ""
+    con_num: str = ""
+    con_name: str = ""
+    language: str = "en"
+    accountcode: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+    local_peer: Channel | None = None
+    half: int = 0
+    pbx: Pbx | None = None
+    bridge: Bridge | None = None
+    appl: str = ""
+    data: str = ""
+    dead: bool = False
+    hangup_cause: int = 16
+    answered_at: float | None = None
+    # owner callbacks for channels driven by an application (dialed legs, originate legs)
+    on_answer: Callable[[], None] | None = None
+    on_hangup: Callable[[], None] | None = None
+    on_busy: Callable[[int], None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def snapshot(self, prefix: str = "") -> Pairs:
+        p = prefix
+        return [
+            (f"{p}Channel", self.name),
+            (f"{p}ChannelState", str(self.state)),
+            (f"{p}ChannelStateDesc", STATE_DESC.get(self.state, "Unknown")),
+            (f"{p}CallerIDNum", _u(self.cid_num)),
+            (f"{p}CallerIDName", _u(self.cid_name)),
+            (f"{p}ConnectedLineNum", _u(self.con_num)),
+            (f"{p}ConnectedLineName", _u(self.con_name)),
+            (f"{p}Language", self.language),
+            (f"{p}AccountCode", self.accountcode),
+            (f"{p}Context", self.context),
+            (f"{p}Exten", self.exten),
+            (f"{p}Priority", str(self.priority)),
+            (f"{p}Uniqueid", self.uniqueid),
+            (f"{p}Linkedid", self.linkedid),
+        ]
+
+    @property
+    def is_local(self) -> bool:
+        return self.local_peer is not None or self.half != 0
+
+
+@dataclass(eq=False)
+class Bridge:
+    uniqueid: str
+    technology: str = "simple_bridge"
+    bridge_type: str = "basic"
+    creator: str = ""
+    name: str = ""
+    channels: list[Channel] = field(default_factory=list)
+    # called when a channel leaves and one (or none) remains: a two-party call ends
+    dissolve_on_leave: bool = True
+
+    def header(self) -> Pairs:
+        return [
+            ("BridgeUniqueid", self.uniqueid),
+            ("BridgeType", self.bridge_type),
+            ("BridgeTechnology", self.technology),
+            ("BridgeCreator", _u(self.creator)),
+            ("BridgeName", _u(self.name)),
+            ("BridgeNumChannels", str(len(self.channels))),
+            ("BridgeVideoSourceMode", "none"),
+        ]
