@@ -75,8 +75,9 @@ class VirtualScheduler:
         self.run_until(self._now)
 
     def next_due(self) -> float | None:
-        live = [t.when for t in self._heap if not t.cancelled]
-        return min(live) if live else None
+        while self._heap and self._heap[0].cancelled:
+            heapq.heappop(self._heap)
+        return self._heap[0].when if self._heap else None
 
 
 class AsyncioScheduler:

@@ -3,6 +3,7 @@ emits every AMI event in the order Asterisk 22 does for the lab scenarios."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import Callable
@@ -50,8 +51,28 @@ class Engine:
         self.answer_hooks: dict[str, Callable[[Channel], None]] = {}
         self.uuid_factory: Callable[[], str] = lambda: str(uuid.uuid4())
         from .features import Features
+        from .media import Media, fixed_duration
 
         self.features = Features(self)
+        self.media = Media(self)
+        from .phones import install
+
+        self.phones = install(self)
+        self.prompt_duration: Callable[[str], float | None] = fixed_duration
+        # FastAGI: where ``agi://host:port`` really connects (tests, the demo), and how many
+        # sessions are waiting on their script (virtual time stands still for them)
+        self.agi_address: Callable[[str, int], tuple[str, int]] = lambda h, p: (h, p)
+        self.io_waiting = 0
+        self.agi_tasks: set[asyncio.Task[None]] = set()
+        self.astdb: dict[str, str] = {}
+
+    async def close_io(self) -> None:
+        """Stop FastAGI sessions still open (tests, demo shutdown)."""
+        tasks = list(self.agi_tasks)
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- events -------------------------------------------------------------------------
     def emit(self, event: str, privilege: str | None, pairs: Pairs) -> None:

@@ -85,7 +85,7 @@ def _std(var_default: str) -> str:
     return '${IF($["${' + var + '}"=""]?' + default + ":${" + var + "})}"
 
 
-def lab_dialplan() -> Dialplan:
+def lab_dialplan(agi_url: str = "agi://127.0.0.1:4573/ivr") -> Dialplan:
     """The lab's extensions.conf, so pbxsim runs the same steps Asterisk ran in the captures."""
     dp = Dialplan()
     dp.add("agent-phones", "_XXXX", [
@@ -96,13 +96,16 @@ def lab_dialplan() -> Dialplan:
         Step("Hangup")])
     dp.add("from-pstn", "4100", [
         Step("NoOp", "inbound IVR line"), Step("Answer"),
-        Step("AGI", "agi://127.0.0.1:4573/ivr"), Step("Hangup")])
+        Step("AGI", agi_url), Step("Hangup")])
     dp.add("callers", "talk", [
         Step("Answer", options={"delay": 0.02}), Step("Wait", _std("CALLTIME:20")),
         Step("Hangup")])
     dp.add("callers", "dtmf", [
         Step("Answer", options={"delay": 0.02}), Step("Wait", "3"),
         Step("SendDTMF", "${DIGITS},250"), Step("Wait", _std("CALLTIME:10")), Step("Hangup")])
+    dp.add("callers", "script", [
+        Step("Answer", options={"delay": 0.02}), Step("CallerScript", "${SCRIPT}"),
+        Step("Wait", _std("CALLTIME:10")), Step("Hangup")])
     dp.add("outbound", "_X.", [
         Step("NoOp", "verification call to ${EXTEN}"),
         Step("Dial", "Local/${EXTEN}@pstn-out,30"), Step("Hangup")])
@@ -132,6 +135,11 @@ class Pbx:
         self.finished = False
         self.hangup_pending = False
         self.single_app = False
+        # set while an application runs on behalf of another (AGI's EXEC): its completion and
+        # the channel's end are reported to the caller instead of moving the dialplan on
+        self.app_done: Callable[[], None] | None = None
+        self.end_hook: Callable[[int], None] | None = None
+        self.extra_timer: Any = None  # a timer an application keeps outside the dialplan's
         ch.pbx = self
 
     def start(self) -> None:
@@ -187,11 +195,22 @@ class Pbx:
         self.bridged = False
         if self.finished:
             return
+        if self.app_done is not None:
+            cb, self.app_done = self.app_done, None
+            if delay > 0:
+                self.timer = self.engine.sched.call_later(delay, self._app_done_now, cb)
+            else:
+                cb()
+            return
         self.priority += 1
         if delay > 0:
             self.timer = self.engine.sched.call_later(delay, self._resume_now)
         else:
             self.run()
+
+    def _app_done_now(self, cb: Callable[[], None]) -> None:
+        self.timer = None
+        cb()
 
     def _resume_now(self) -> None:
         self.timer = None
@@ -215,9 +234,16 @@ class Pbx:
     def end(self, cause: int = 16) -> None:
         if self.finished:
             return
+        if self.end_hook is not None:
+            hook, self.end_hook = self.end_hook, None
+            hook(cause)
+            return
         self.finished = True
         if not self.ch.dead:
             self.engine.soft_hangup_request(self.ch, 16)
+            before = self.ch.extra.pop("before_hangup", None)
+            if before is not None:
+                cause = before(cause)
             self.engine.hangup(self.ch, cause)
 
 
@@ -265,14 +291,30 @@ def app_busy(pbx: Pbx, data: str, step: Step) -> bool:
 
 
 def app_senddtmf(pbx: Pbx, data: str, step: Step) -> bool:
-    digits = data.split(",")[0]
-    eng = pbx.engine
-    for d in digits:
-        eng.chan_event("DTMFBegin", pbx.ch, [("Digit", d), ("Direction", "Sent")], "dtmf,all")
-        eng.chan_event("DTMFEnd", pbx.ch, [("Digit", d), ("DurationMs", "250"),
-                                             ("Direction", "Sent")], "dtmf,all")
-    pbx.resume(0.25 * len(digits))
+    """SendDTMF(digits,gap_ms): the other side receives them (a Local pair's other half)."""
+    parts = data.split(",")
+    gap = float(parts[1]) / 1000 if len(parts) > 1 and parts[1].strip().isdigit() else 0.25
+    took = pbx.engine.media.send_dtmf(pbx.ch, parts[0], gap)
+    pbx.resume(took)
     return False
+
+
+def app_callerscript(pbx: Pbx, data: str, step: Step) -> bool:
+    """A simulated caller's keypresses: ``delay:digits;delay:digits`` (delays after the
+    previous step), sent like SendDTMF."""
+    total = 0.0
+    for item in filter(None, data.split(";")):
+        delay, _, digits = item.partition(":")
+        total += float(delay or 0)
+        pbx.engine.later(total, _send_if_up, pbx, digits)
+        total += len(digits) * 0.35
+    pbx.resume(total)
+    return False
+
+
+def _send_if_up(pbx: Pbx, digits: str) -> None:
+    if not pbx.ch.dead and not pbx.finished:
+        pbx.engine.media.send_dtmf(pbx.ch, digits)
 
 
 def app_queue(pbx: Pbx, data: str, step: Step) -> bool:
@@ -290,13 +332,78 @@ def app_chanspy(pbx: Pbx, data: str, step: Step) -> bool:
 
 
 def app_playback(pbx: Pbx, data: str, step: Step) -> bool:
-    pbx.resume(1.0)
+    """Playback(file1&file2,options): plays for the prompts' durations; PLAYBACKSTATUS."""
+    files = data.split(",")[0].split("&")
+    durations = [pbx.engine.prompt_duration(f) for f in files]
+    ok = all(d is not None for d in durations)
+    total = sum(d or 0.0 for d in durations)
+
+    def done() -> None:
+        pbx.engine.set_var(pbx.ch, "PLAYBACKSTATUS", "SUCCESS" if ok else "FAILED")
+        pbx.resume()
+
+    pbx.timer = pbx.engine.sched.call_later(total, _timer_then, pbx, done)
+    return False
+
+
+def _timer_then(pbx: Pbx, fn: Callable[[], None]) -> None:
+    pbx.timer = None
+    fn()
+
+
+def app_record(pbx: Pbx, data: str, step: Step) -> bool:
+    """Record(file.fmt,silence,maxduration,options): until '#', maxduration or hangup; writes a
+    playable WAV and sets RECORDED_FILE / RECORD_STATUS."""
+    import os
+
+    from .features import write_wav
+
+    eng, ch = pbx.engine, pbx.ch
+    parts = data.split(",")
+    name, _, fmt = parts[0].partition(".")
+    if "%d" in name:
+        n = 0
+        while os.path.exists(os.path.join(eng.recordings_dir, f"{name % n}.{fmt or 'wav'}")):
+            n += 1
+        name = name % n
+    maxdur = float(parts[2]) if len(parts) > 2 and parts[2].strip().isdigit() else 0.0
+    path = name if os.path.isabs(name) else os.path.join(eng.recordings_dir, name)
+    started = eng.sched.now()
+
+    def finish(status: str) -> None:
+        ch.extra.pop("dtmf_sink", None)
+        write_wav(f"{path}.wav", max(0.1, eng.sched.now() - started))
+        eng.set_var(ch, "RECORDED_FILE", name)
+        eng.set_var(ch, "RECORD_STATUS", status)
+
+    def on_digit(d: str) -> None:
+        if d == "#":
+            if pbx.timer is not None:
+                pbx.timer.cancel()
+                pbx.timer = None
+            finish("DTMF")
+            pbx.resume()
+
+    def hung_up() -> None:
+        finish("HANGUP")
+        pbx.end()
+
+    ch.extra["dtmf_sink"] = on_digit
+    pbx.cleanup = hung_up
+    if maxdur > 0:
+        def timed_out() -> None:
+            finish("TIMEOUT")
+            pbx.resume()
+
+        pbx.timer = eng.sched.call_later(maxdur, _timer_then, pbx, timed_out)
     return False
 
 
 def app_agi(pbx: Pbx, data: str, step: Step) -> bool:
-    """FastAGI is not implemented yet: the call goes on as if the script returned."""
-    return True
+    """AGI(agi://host[:port][/script][,args]): a FastAGI session drives the channel."""
+    from ..fastagi import start_agi
+
+    return start_agi(pbx, data)
 
 
 APPS: dict[str, App] = {
@@ -311,4 +418,6 @@ APPS: dict[str, App] = {
     "chanspy": app_chanspy,
     "playback": app_playback,
     "agi": app_agi,
+    "record": app_record,
+    "callerscript": app_callerscript,
 }

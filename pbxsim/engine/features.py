@@ -127,21 +127,33 @@ class Features:
             return True
         spyer = pbx.ch
         eng.emit("ChanSpyStart", "call,all", spyer.snapshot("Spyer") + spyee.snapshot("Spyee"))
+        st = {"spyer_gone": False, "stopped": False}
 
-        def stop() -> None:
+        def spyee_hanging_up(cause: int) -> int:
+            """Between the spyee's SoftHangupRequest and its Hangup, as the capture shows;
+            Asterisk then reports the spied Local half's cause as 0."""
+            st["stopped"] = True
             eng.emit("ChanSpyStop", "call,all", spyer.snapshot("Spyer")
                      + spyee.snapshot("Spyee"))
+            return 0
 
         def spyee_gone() -> None:
-            if not pbx.finished:
-                stop()
-                pbx.end()
+            if pbx.finished:
+                return
+            if not st["stopped"]:
+                spyee_hanging_up(16)
+            if st["spyer_gone"]:  # the spyer's hangup waited for the spy to end
+                pbx.finished = True
+                eng.hangup(spyer, int(spyer.extra.get("req_cause", 16)))
+            else:
+                pbx.resume()
 
+        spyee.extra["before_hangup"] = spyee_hanging_up
         spyee.extra.setdefault("after_hangup", []).append(spyee_gone)
 
         def spyer_gone() -> None:
-            stop()
-            pbx.end()
+            # ChanSpy keeps spying while its own hangup is pending (the lab's order)
+            st["spyer_gone"] = True
 
         pbx.cleanup = spyer_gone
         return False
@@ -151,6 +163,13 @@ class Features:
         eng = self.engine
         path = filename if os.path.isabs(filename) else os.path.join(eng.recordings_dir, filename)
         self.recordings[ch.name] = {"path": path, "start": eng.sched.now()}
+        eng.set_var(ch, "MIXMONITOR_FILENAME", os.path.abspath(path))
+        # the audiohook joining makes the bridge re-announce each party's peer
+        br = ch.bridge
+        if br is not None and len(br.channels) == 2:
+            first, second = br.channels
+            eng.set_var(first, "BRIDGEPEER", second.name)
+            eng.set_var(second, "BRIDGEPEER", first.name)
         eng.chan_event("MixMonitorStart", ch)
         ch.extra.setdefault("after_hangup", []).append(lambda: self.stop_mixmonitor(ch))
 

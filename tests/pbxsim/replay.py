@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pbxsim.ami_server import AmiServer
+from pbxsim.drive import run_until
 from pbxsim.engine.clock import VirtualScheduler
 from pbxsim.engine.core import Engine
 from pbxsim.framing import Message, Parser, split_capture
@@ -48,10 +50,13 @@ def _chan_order(msgs: list[Message]) -> dict[str, list[str]]:
     return order
 
 
-async def replay(name: str, tmp_dir: Path | None = None) -> Replay:
+async def replay(name: str, tmp_dir: Path | None = None,
+                 setup: Callable[[Engine], None] | None = None) -> Replay:
     capture, sent = load(name)
     sched = VirtualScheduler(start=1_795_299_800.0)
     engine = Engine(sched)
+    if setup is not None:
+        setup(engine)
     if tmp_dir is not None:
         engine.recordings_dir = str(tmp_dir)
     server = AmiServer(engine)
@@ -74,7 +79,7 @@ async def replay(name: str, tmp_dir: Path | None = None) -> Replay:
     cap_order = _chan_order(capture)
     try:
         for t, text in sent:
-            sched.run_until(start + t)
+            await run_until(sched, engine, start + t)
             await _settle(writer)
             # channel names in the action refer to the capture's numbering: map them to ours
             sim_order = _chan_order(got)
@@ -101,6 +106,7 @@ async def replay(name: str, tmp_dir: Path | None = None) -> Replay:
         writer.close()
         task.cancel()
         await server.close()
+        await engine.close_io()
     return Replay(capture, got, engine)
 
 

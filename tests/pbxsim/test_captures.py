@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import wave
+from pathlib import Path
+
 import pytest
+
+from pbxsim.framing import Message
 
 from .amicompare import diff
 from .replay import CAPTURES, replay
@@ -52,3 +57,20 @@ async def test_queue_log_lines_have_asterisk_format() -> None:
     assert enter[2:] == ["support", "NONE", "ENTERQUEUE", "", "+8613800000001", "1"]
     assert connect[1] == enter[1] and connect[3:6] == ["Alice", "CONNECT", "2"]
     assert complete[3:] == ["Alice", "COMPLETECALLER", "2", "6", "1"]
+
+
+async def test_recording_matches_capture_and_writes_the_wav(tmp_path: Path) -> None:
+    r = await replay("recording", tmp_path)
+    # the lab recorded into Asterisk's monitor dir; pbxsim into the directory it was given
+    capture = [Message([(k, v.replace("/var/spool/asterisk/monitor", str(tmp_path)))
+                        for k, v in m.pairs]) for m in r.capture]
+    # as in pause_unpause: the lab's device-state cache already held this member's pause state
+    assert diff(capture, r.sim, skip_streams=("device:Queue:support_pause_",)) == []
+    with wave.open(str(tmp_path / "lab-recording-1.wav")) as w:
+        assert w.getnframes() > 0
+
+
+async def test_supervisor_whisper_matches_capture() -> None:
+    # ChanSpy keeps spying while its own hangup is pending; ChanSpyStop comes with the spyee's
+    r = await replay("supervisor_whisper")
+    assert diff(r.capture, r.sim, skip_streams=("device:Queue:support_pause_",)) == []

@@ -1,0 +1,78 @@
+"""pbxsim as Vigil's demo telephony: real time, AMI on a port, the IVR over FastAGI, agent
+phones the console answers, queues ``support``/``emergency``/``billing``, a scripted trunk."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+
+from .ami_server import AmiServer
+from .engine.clock import AsyncioScheduler, Scheduler
+from .engine.core import Engine
+from .engine.dialplan import Dialplan, Step, lab_dialplan
+from .engine.queues import QueueConfig
+
+DEMO_QUEUES = {"support": "4000", "emergency": "4001", "billing": "4002"}
+IVR_LINE = "4100"
+AGENT_PHONES = ("1001", "1002")
+SUPERVISOR_PHONES = ("2001",)
+
+
+def demo_dialplan(agi_url: str) -> Dialplan:
+    """The lab's dialplan plus what the demo needs: a line per queue, phones that ring until
+    answered (``phones``), premises reached through the scripted trunk (``outbound``)."""
+    dp = lab_dialplan(agi_url)
+    for queue, line in DEMO_QUEUES.items():
+        dp.add("from-pstn", line, [
+            Step("NoOp", f"inbound {queue} line"), Step("Answer"),
+            Step("Queue", f"{queue},t,,,300"), Step("Hangup")])
+    dp.add("phones", "_XXXX", [Step("SimPhone")])
+    dp.add("trunk", "_X.", [Step("SimTrunk")])
+    dp.add("outbound", "_X.", [
+        Step("NoOp", "verification call to ${EXTEN}"),
+        Step("Dial", "Local/${EXTEN}@trunk,45"), Step("Hangup")])
+    return dp
+
+
+class PbxSim:
+    """An engine and its AMI server; ``engine.phones`` is the console's control API."""
+
+    def __init__(self, agi_host: str = "127.0.0.1", agi_port: int = 4573,
+                 users: Mapping[str, str] | None = None, scheduler: Scheduler | None = None,
+                 auto_answer: Mapping[str, float] | None = None) -> None:
+        agi_url = f"agi://{agi_host}:{agi_port}/ivr"
+        self.engine = Engine(scheduler or AsyncioScheduler(), demo_dialplan(agi_url))
+        for name in DEMO_QUEUES:
+            self.engine.queues.add_queue(QueueConfig(name, strategy="rrmemory", timeout=20,
+                                                     retry=3, wrapuptime=5))
+        for exten in AGENT_PHONES + SUPERVISOR_PHONES:
+            self.engine.phones.add_phone(exten, (auto_answer or {}).get(exten))
+        self.ami = AmiServer(self.engine, dict(users or {"vigil": "vigil"}))
+        self.ami_port = 0
+
+    async def start(self, host: str = "127.0.0.1", ami_port: int = 5038) -> int:
+        self.ami_port = await self.ami.start(host, ami_port)
+        return self.ami_port
+
+    async def close(self) -> None:
+        await self.ami.close()
+        await self.engine.close_io()
+
+
+async def run_pbxsim(host: str = "127.0.0.1", ami_port: int = 5038,
+                     agi_host: str = "127.0.0.1", agi_port: int = 4573,
+                     users: Mapping[str, str] | None = None,
+                     stop_event: asyncio.Event | None = None,
+                     on_ready: Callable[[PbxSim], None] | None = None,
+                     auto_answer: Mapping[str, float] | None = None) -> None:
+    """Serve until ``stop_event`` is set. ``users`` maps AMI usernames to secrets (default
+    vigil/vigil); ``on_ready`` receives the running PbxSim (its ``engine.phones`` answers the
+    console's softphone in demo mode)."""
+    sim = PbxSim(agi_host, agi_port, users, auto_answer=auto_answer)
+    await sim.start(host, ami_port)
+    if on_ready is not None:
+        on_ready(sim)
+    try:
+        await (stop_event or asyncio.Event()).wait()
+    finally:
+        await sim.close()

@@ -1,0 +1,192 @@
+"""Agent phones controlled from outside and an outbound trunk scripted per number.
+
+An agent phone (``Local/1001@phones``) rings until something answers it: the console's
+softphone in demo mode through ``Phones.answer`` (a Python call, no AMI involved), or an
+auto-answer delay when configured. The trunk (``Local/<number>@trunk``) answers, is busy,
+rings out or reaches voicemail as scripted for each premises number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .channels import RING, UP, Channel
+from .dialplan import APPS, Pbx, Step
+
+if TYPE_CHECKING:
+    from .core import Engine
+
+
+@dataclass
+class PhoneConfig:
+    """``auto_answer``: seconds of ringing before the phone answers by itself (None: only when
+    told). ``talk``: seconds after answering before it hangs up by itself (None: never)."""
+
+    auto_answer: float | None = None
+    talk: float | None = None
+
+
+@dataclass
+class TrunkScript:
+    """What a premises number does: ``answer`` after ``after`` s and talk ``talk`` s; ``busy``
+    after ``after`` s; ``noanswer`` rings until the caller gives up; ``voicemail`` answers
+    after ``after`` s, plays a greeting and records for ``talk`` s."""
+
+    outcome: str = "answer"
+    after: float = 3.0
+    talk: float = 8.0
+
+
+@dataclass(frozen=True)
+class Ringing:
+    exten: str
+    channel: str
+    caller_num: str
+    caller_name: str
+
+
+OUTCOMES = ("answer", "busy", "noanswer", "voicemail")
+
+
+class Phones:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.config: dict[str, PhoneConfig] = {}
+        self.default = PhoneConfig()
+        self.live: dict[str, list[Pbx]] = {}  # exten -> its phone legs (ringing or up)
+        self.trunk: dict[str, TrunkScript] = {}
+        self.trunk_default = TrunkScript()
+        self.listeners: list[Callable[[str, str, Channel], None]] = []
+
+    # -- configuration ----------------------------------------------------------------------
+    def add_phone(self, exten: str, auto_answer: float | None = None,
+                  talk: float | None = None) -> None:
+        self.config[exten] = PhoneConfig(auto_answer, talk)
+
+    def script_number(self, number: str, outcome: str, after: float = 3.0,
+                      talk: float = 8.0) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}")
+        self.trunk[number] = TrunkScript(outcome, after, talk)
+
+    # -- control (the console's softphone in demo mode) -------------------------------------
+    def ringing(self) -> list[Ringing]:
+        out = []
+        for exten, legs in self.live.items():
+            for pbx in legs:
+                if pbx.ch.state == RING and not pbx.ch.dead:
+                    peer = pbx.ch.local_peer
+                    num = peer.con_num if peer is not None else pbx.ch.cid_num
+                    name = peer.con_name if peer is not None else pbx.ch.cid_name
+                    out.append(Ringing(exten, pbx.ch.name, num or pbx.ch.cid_num,
+                                       name or pbx.ch.cid_name))
+        return out
+
+    def _leg(self, exten: str, state: int) -> Pbx | None:
+        return next((p for p in self.live.get(exten, []) if p.ch.state == state
+                     and not p.ch.dead and not p.finished), None)
+
+    def answer(self, exten: str) -> bool:
+        """Answer the phone's ringing call; False when nothing rings there."""
+        pbx = self._leg(exten, RING)
+        if pbx is None:
+            return False
+        self._answer(pbx)
+        return True
+
+    def hangup(self, exten: str) -> bool:
+        """Hang up the phone's call (answered first, else a ringing one)."""
+        pbx = self._leg(exten, UP) or self._leg(exten, RING)
+        if pbx is None:
+            return False
+        self._drop(pbx)
+        pbx.end(16)
+        return True
+
+    def reject(self, exten: str) -> bool:
+        """Decline a ringing call: the caller's Dial/Queue sees BUSY."""
+        pbx = self._leg(exten, RING)
+        if pbx is None:
+            return False
+        self._drop(pbx)
+        self.engine.busy(pbx.ch)
+        pbx.end(17)
+        return True
+
+    # -- the applications ---------------------------------------------------------------
+    def _answer(self, pbx: Pbx) -> None:
+        timer = pbx.extra_timer
+        if timer is not None:
+            timer.cancel()
+            pbx.extra_timer = None
+        self.engine.answer(pbx.ch)
+        talk = self.config.get(pbx.ch.exten, self.default).talk
+        if talk is not None:
+            pbx.extra_timer = self.engine.later(talk, self._talk_over, pbx)
+
+    def _talk_over(self, pbx: Pbx) -> None:
+        pbx.extra_timer = None
+        if not pbx.finished:
+            self._drop(pbx)
+            pbx.end(16)
+
+    def _drop(self, pbx: Pbx) -> None:
+        legs = self.live.get(pbx.ch.exten, [])
+        if pbx in legs:
+            legs.remove(pbx)
+        if pbx.extra_timer is not None:
+            pbx.extra_timer.cancel()
+            pbx.extra_timer = None
+
+    def app_phone(self, pbx: Pbx, data: str, step: Step) -> bool:
+        """SimPhone(): ring until answered from outside or by auto-answer."""
+        exten = pbx.ch.exten
+        self.live.setdefault(exten, []).append(pbx)
+        cfg = self.config.get(exten, self.default)
+        if cfg.auto_answer is not None:
+            pbx.extra_timer = self.engine.later(cfg.auto_answer, self._answer, pbx)
+
+        def gone() -> None:
+            self._drop(pbx)
+            pbx.end(int(pbx.ch.extra.get("req_cause", 16)))
+
+        pbx.cleanup = gone
+        return False
+
+    def app_trunk(self, pbx: Pbx, data: str, step: Step) -> bool:
+        """SimTrunk(): the premises number behaves as scripted."""
+        eng = self.engine
+        script = self.trunk.get(pbx.ch.exten, self.trunk_default)
+        st: dict[str, Any] = {"timer": None}
+
+        def gone() -> None:
+            if st["timer"] is not None:
+                st["timer"].cancel()
+            pbx.end(int(pbx.ch.extra.get("req_cause", 16)))
+
+        def answered() -> None:
+            eng.answer(pbx.ch)
+            talk = script.talk
+            if script.outcome == "voicemail":
+                talk += eng.prompt_duration("vm-intro") or 0.0
+            st["timer"] = eng.later(talk, lambda: pbx.end(16))
+
+        def busy() -> None:
+            eng.busy(pbx.ch)
+            pbx.end(17)
+
+        pbx.cleanup = gone
+        if script.outcome in ("answer", "voicemail"):
+            st["timer"] = eng.later(script.after, answered)
+        elif script.outcome == "busy":
+            st["timer"] = eng.later(script.after, busy)
+        return False
+
+
+def install(engine: Engine) -> Phones:
+    phones = Phones(engine)
+    APPS["simphone"] = lambda pbx, data, step: pbx.engine.phones.app_phone(pbx, data, step)
+    APPS["simtrunk"] = lambda pbx, data, step: pbx.engine.phones.app_trunk(pbx, data, step)
+    return phones

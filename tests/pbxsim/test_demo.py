@@ -1,0 +1,128 @@
+"""The demo engine: phones answered from outside (the console's softphone), auto-answer, the
+scripted outbound trunk, and run_pbxsim serving AMI with the demo queues."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pbxsim.demo import PbxSim, run_pbxsim
+from pbxsim.engine.clock import VirtualScheduler
+from pbxsim.engine.originate import OriginateRequest, originate
+from pbxsim.framing import Message, Parser, encode
+
+
+def rig(**kw: object) -> tuple[PbxSim, VirtualScheduler, list[Message]]:
+    sched = VirtualScheduler()
+    sim = PbxSim(scheduler=sched, **kw)  # type: ignore[arg-type]
+    events: list[Message] = []
+    sim.engine.listeners.append(events.append)
+    return sim, sched, events
+
+
+def inbound(sim: PbxSim, line: str = "4000", calltime: int = 120) -> None:
+    originate(sim.engine, OriginateRequest(
+        channel="Local/talk@callers", context="from-pstn", exten=line,
+        cid_num="+8613800000001", cid_name="Zhang Wei",
+        variables=[("CALLTIME", str(calltime))]), lambda p: None)
+
+
+def names(events: list[Message]) -> list[str]:
+    return [e.get("Event") for e in events]
+
+
+def test_phone_rings_until_the_console_answers_then_hangs_up() -> None:
+    sim, sched, ev = rig()
+    sim.engine.queues.add_member("support", "Local/1001@phones/n", "Alice")
+    inbound(sim)
+    sched.advance(30)
+    assert "AgentCalled" in names(ev) and "AgentConnect" not in names(ev)
+    ringing = sim.engine.phones.ringing()
+    assert [(r.exten, r.caller_num) for r in ringing] == [("1001", "+8613800000001")]
+    assert sim.engine.phones.answer("1001")
+    sched.advance(1)
+    assert "AgentConnect" in names(ev)
+    assert sim.engine.phones.ringing() == []
+    assert not sim.engine.phones.answer("1001")  # nothing rings any more
+    sched.advance(5)
+    assert sim.engine.phones.hangup("1001")
+    sched.advance(1)
+    complete = [e for e in ev if e.get("Event") == "AgentComplete"]
+    assert [e.get("Reason") for e in complete] == ["agent"]
+
+
+def test_rejected_call_is_busy_and_the_queue_tries_again() -> None:
+    sim, sched, ev = rig()
+    sim.engine.queues.add_member("support", "Local/1001@phones/n", "Alice")
+    inbound(sim)
+    sched.advance(1)
+    assert sim.engine.phones.reject("1001")
+    sched.advance(1)
+    ends = [e.get("DialStatus") for e in ev if e.get("Event") == "DialEnd"
+            and e.get("DestChannel", "").startswith("Local/1001@phones")]
+    assert ends[0] == "BUSY"
+    sched.advance(10)  # retry after 3 s (plus wrap-up free): it rings again
+    assert names(ev).count("AgentCalled") == 2
+
+
+def test_auto_answer_after_the_configured_delay() -> None:
+    sim, sched, ev = rig(auto_answer={"1002": 4.0})
+    sim.engine.queues.add_member("billing", "Local/1002@phones/n", "Bob")
+    inbound(sim, line="4002")
+    sched.advance(3)
+    assert "AgentConnect" not in names(ev)
+    sched.advance(2)
+    connect = [e for e in ev if e.get("Event") == "AgentConnect"]
+    assert [e.get("Queue") for e in connect] == ["billing"]
+
+
+def verification(sim: PbxSim, number: str) -> list[Pairs]:
+    results: list[Pairs] = []
+    originate(sim.engine, OriginateRequest(
+        channel="Local/1001@phones", context="outbound", exten=number,
+        variables=[("INCIDENT_ID", "42")]), results.append)
+    return results
+
+
+Pairs = list[tuple[str, str]]
+
+
+def dialstatus(ev: list[Message]) -> list[str]:
+    return [e.get("Value") for e in ev if e.get("Variable") == "DIALSTATUS" and e.get("Value")]
+
+
+def test_trunk_numbers_behave_as_scripted() -> None:
+    outcomes = {"13900000001": ("answer", "ANSWER"), "13900000002": ("busy", "BUSY"),
+                "13900000003": ("noanswer", "NOANSWER"), "13900000004": ("voicemail", "ANSWER")}
+    for number, (outcome, status) in outcomes.items():
+        sim, sched, ev = rig(auto_answer={"1001": 1.0})
+        sim.engine.phones.script_number(number, outcome, after=3, talk=5)
+        res = verification(sim, number)
+        sched.advance(120)
+        assert dict(res[0])["Response"] == "Success"
+        assert set(dialstatus(ev)) == {status}, outcome
+        assert not sim.engine.channels, outcome
+
+
+async def test_run_pbxsim_serves_ami_with_the_demo_queues_and_stops() -> None:
+    stop = asyncio.Event()
+    ready: list[PbxSim] = []
+    task = asyncio.create_task(run_pbxsim("127.0.0.1", 0, stop_event=stop,
+                                          on_ready=ready.append))
+    for _ in range(100):
+        if ready:
+            break
+        await asyncio.sleep(0.01)
+    reader, writer = await asyncio.open_connection("127.0.0.1", ready[0].ami_port)
+    assert await reader.readline() == b"Asterisk Call Manager/11.0.0\r\n"
+    writer.write(encode([("Action", "Login"), ("Username", "vigil"), ("Secret", "vigil"),
+                         ("Events", "off"), ("ActionID", "1")]))
+    writer.write(encode([("Action", "QueueSummary"), ("ActionID", "2")]))
+    parser, got = Parser(), []
+    while not any(m.get("Event") == "QueueSummaryComplete" for m in got):
+        got += parser.feed(await asyncio.wait_for(reader.read(65536), 2))
+    assert got[0].get("Message") == "Authentication accepted"
+    assert {m.get("Queue") for m in got if m.get("Event") == "QueueSummary"} == {
+        "support", "emergency", "billing"}
+    writer.close()
+    stop.set()
+    await asyncio.wait_for(task, 2)
