@@ -9,37 +9,26 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.middleware.sessions import SessionMiddleware
 
+from agent_web import pages
+from agent_web.hub import Hub
 from agent_web.i18n import pick_language, translator
+from agent_web.render import render
 from core import http as core_http
-from core.deps import check_csrf, csrf_token, db_session, get_services, load_session_user
+from core.deps import check_csrf, db_session, load_session_user
 from core.services import Services
+
+__all__ = ["create_app", "render"]
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 # Routers of the other packages, included when the package provides one.
 ROUTER_MODULES = ["crm.http", "receivers.http", "alarms.http", "cti.http", "ivr.http"]
-
-
-def render(request: Request, name: str, user: Any = None, status_code: int = 200,
-           **ctx: Any) -> HTMLResponse:
-    lang = request.query_params.get("lang") or request.session.get("lang")
-    lang = pick_language(getattr(user, "language", None) if not lang and user else lang,
-                         request.headers.get("accept-language"),
-                         get_services(request).settings.default_language)
-    return templates.TemplateResponse(
-        request, name,
-        {"user": user, "lang": lang, "t": translator(lang), "csrf_token": csrf_token(request),
-         **ctx},
-        status_code=status_code,
-    )
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -57,6 +46,7 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="Vigil", version="0.1.0",
                   description="Alarm-monitoring call center: subscribers, alarms, calls.")
     app.state.services = services
+    app.state.hub = Hub(services.bus)
     app.add_middleware(
         SessionMiddleware, secret_key=services.settings.secret_key, session_cookie="vigil_session",
         max_age=services.settings.session_max_age, same_site="lax",
@@ -73,6 +63,7 @@ def create_app(services: Services) -> FastAPI:
         )
 
     app.include_router(core_http.router)
+    app.include_router(pages.router)
     for name in ROUTER_MODULES:
         try:
             module = importlib.import_module(name)
@@ -91,7 +82,7 @@ def create_app(services: Services) -> FastAPI:
     async def login_page(request: Request) -> Response:
         if "lang" in request.query_params:
             request.session["lang"] = pick_language(request.query_params["lang"])
-        return render(request, "login.html")
+        return render(request, "login.html", next=request.query_params.get("next", ""))
 
     @app.post("/login", include_in_schema=False)
     async def login_form(request: Request,
@@ -106,8 +97,8 @@ def create_app(services: Services) -> FastAPI:
             lang = pick_language(request.session.get("lang"),
                                  request.headers.get("accept-language"))
             return render(request, "login.html", error=translator(lang)(key),
-                          status_code=exc.status_code)
-        return RedirectResponse("/", status_code=303)
+                          status_code=exc.status_code, next=str(form.get("next", "")))
+        return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
 
     @app.post("/logout", include_in_schema=False)
     async def logout_form(request: Request) -> Response:
@@ -120,6 +111,13 @@ def create_app(services: Services) -> FastAPI:
         user = await load_session_user(services, request.session)
         if user is None:
             return RedirectResponse("/login", status_code=303)
-        return render(request, "home.html", user=user)
+        return render(request, "console.html", user=user, page="console")
 
     return app
+
+
+def _safe_next(target: str) -> str:
+    """Where to go after login: a path on this site only (no open redirect)."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"

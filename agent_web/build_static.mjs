@@ -1,14 +1,31 @@
 // Copies (and where needed bundles) the console's npm packages into agent_web/static/vendor.
+// JsSIP ships CommonJS sources only, so esbuild bundles it into one browser script (window.JsSIP).
 import { mkdirSync, copyFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");  // agent_web/ -> repo
 const vendor = join(root, "agent_web", "static", "vendor");
 mkdirSync(vendor, { recursive: true });
 
-const copies = [["htmx.org/dist/htmx.min.js", "htmx.min.js"]];
+const copies = [
+  ["htmx.org/dist/htmx.min.js", "htmx.min.js"],
+  ["chart.js/dist/chart.umd.min.js", "chart.umd.min.js"],
+];
 for (const [from, to] of copies) {
   copyFileSync(join(root, "node_modules", from), join(vendor, to));
 }
-console.log(`vendor: ${copies.length} file(s) in ${vendor}`);
+
+await build({
+  entryPoints: [join(root, "node_modules", "jssip", "lib", "JsSIP.js")],
+  bundle: true,
+  minify: true,
+  format: "iife",
+  globalName: "JsSIP",
+  platform: "browser",
+  target: ["chrome110", "firefox110", "safari16"],
+  outfile: join(vendor, "jssip.min.js"),
+  logLevel: "warning",
+});
+console.log(`vendor: ${copies.length + 1} file(s) in ${vendor}`);

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     dc09_host: str = "127.0.0.1"
     dc09_port: int = 12000
 
+    bus_backend: Literal["auto", "local", "postgres"] = Field(
+        "auto",
+        description="Cross-node bus: auto = PostgreSQL LISTEN/NOTIFY when the database is "
+        "PostgreSQL and cluster_nodes > 1, else in-process only.",
+    )
+    cluster_nodes: int = Field(
+        1, description="How many Vigil nodes share the database (each with its own node_name).")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

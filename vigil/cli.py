@@ -65,9 +65,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from vigil import runtime
+    from vigil import roles
 
-    asyncio.run(runtime.run(_settings(), _parts(demo=False), demo=False))
+    asyncio.run(roles.serve(_settings(), args.role, _parts(demo=False)))
     return 0
 
 
@@ -87,8 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--accounts", type=int, default=500, help="subscribers to seed when empty")
     d.set_defaults(func=cmd_demo)
 
-    sub.add_parser("serve", help="run against the configured Asterisk and database").set_defaults(
-        func=cmd_serve)
+    sv = sub.add_parser("serve", help="run against the configured Asterisk and database")
+    sv.add_argument("--role", choices=("receivers", "cti", "web", "all"), default="all",
+                    help="the parts this node runs (default: all); see docs/production.md")
+    sv.set_defaults(func=cmd_serve)
 
     from vigil import extra_commands
 

@@ -6,6 +6,8 @@ import importlib
 
 MODEL_MODULES = [
     "core.models",
+    "core.lease",
+    "core.bus_pg",
     "crm.models",
     "receivers.models",
     "alarms.models",

@@ -50,7 +50,8 @@ async def run(settings: Settings, parts: list[Part], demo: bool, seed_accounts: 
         await seed_demo_if_empty(services, seed_accounts)
     app = create_app(services)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
-                                           log_level="info", lifespan="off"))
+                                           log_level="info", lifespan="off",
+                                           ws_per_message_deflate=False))
     tasks = [asyncio.create_task(part(services), name=getattr(part, "__name__", "part"))
              for part in parts]
     log.info("console on http://%s:%d", settings.http_host, settings.http_port)

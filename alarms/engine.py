@@ -1,0 +1,792 @@
+"""The alarm engine: consumes ``signal.received`` in batches, applies the rules, persists
+incidents and publishes ``incident.*``; a periodic tick on the injected clock runs the timers
+(escalation by age, disaster holds, fail-to-test, open/close schedules).
+
+Per-account facts that change rarely (the account behind a number, its schedule, its test
+interval, the action plans, disaster mode) are cached in memory with a time to live; what must
+be right across nodes (open incidents, account states, marks) is read in each batch's
+transaction. A batch that loses a race with another writer is retried as a whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from alarms import disaster, plans, schedule_rules, workflow
+from alarms.classify import Classified, classify, kind_info
+from alarms.config import AlarmSettings
+from alarms.incidents import Outbox, incident_dict, record_call_result, system_close
+from alarms.models import (
+    AccountState,
+    ActionPlan,
+    CenterState,
+    Incident,
+    IncidentSignal,
+    ScheduleMark,
+)
+from alarms.runaway import TokenBuckets
+from alarms.subscriber import AccountInfo, SubscriberDirectory
+from core import audit
+from core.bus import Event, Subscription
+from core.services import Services
+from crm.schedule import Schedule
+
+log = logging.getLogger(__name__)
+
+ACTOR = audit.Actor.system("alarms")
+TOPICS = ("signal.received", "verification.call_result", "alarms.plans_changed",
+          "alarms.disaster_changed", "alarms.runaway_cleared")
+
+
+def zone_key(zone: Any) -> str:
+    z = str(zone or "").strip()
+    return str(int(z)) if z.isdigit() else (z or "-")
+
+
+def parse_time(value: Any, default: datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            t = datetime.fromisoformat(value)
+        except ValueError:
+            return default
+        return t if t.tzinfo is not None else default
+    return default
+
+
+class _TTLCache:
+    """A small cache with a time to live on the engine's monotonic clock."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._data: dict[Any, tuple[Any, float]] = {}
+
+    def get(self, key: Any, now: float) -> tuple[bool, Any]:
+        hit = self._data.get(key)
+        if hit is None or hit[1] < now:
+            return False, None
+        return True, hit[0]
+
+    def put(self, key: Any, value: Any, now: float) -> None:
+        self._data[key] = (value, now + self.ttl)
+
+    def drop(self, key: Any) -> None:
+        self._data.pop(key, None)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+@dataclass
+class _Batch:
+    """One transaction's working set."""
+
+    session: AsyncSession
+    now: datetime
+    open: dict[tuple[str, str], Incident]
+    states: dict[int, AccountState]
+    new: list[Incident] = field(default_factory=list)
+    touched: dict[int, tuple[Incident, list[str]]] = field(default_factory=dict)
+    before: dict[int, dict[str, Any]] = field(default_factory=dict)
+    rows: list[tuple[IncidentSignal, Incident | None]] = field(default_factory=list)
+    after_flush: list[Any] = field(default_factory=list)
+    marks: set[tuple[int, date, str]] = field(default_factory=set)
+    out: Outbox = field(default_factory=Outbox)
+
+    def touch(self, inc: Incident, signal_id: str | None) -> None:
+        key = id(inc)
+        if key not in self.touched:
+            self.touched[key] = (inc, [])
+            if inc.id is not None and key not in self.before:
+                self.before[key] = audit.snapshot(inc)
+        if signal_id:
+            self.touched[key][1].append(signal_id)
+
+
+class AlarmEngine:
+    def __init__(self, services: Services, directory: SubscriberDirectory,
+                 settings: AlarmSettings | None = None) -> None:
+        self.services = services
+        self.db = services.db
+        self.bus = services.bus
+        self.clock = services.clock
+        self.directory = directory
+        self.settings = settings or AlarmSettings()
+        st = self.settings
+        self.buckets = TokenBuckets(st.runaway_capacity, st.runaway_rate_per_minute / 60.0)
+        self._accounts = _TTLCache(st.directory_ttl_seconds)
+        self._schedules = _TTLCache(st.schedule_refresh_seconds)
+        self._intervals = _TTLCache(st.directory_ttl_seconds)
+        self._scheduled_ids: tuple[float, list[int]] | None = None
+        self._plans: list[plans.PlanRule] | None = None
+        self._disaster: disaster.DisasterState | None = None
+        self._sub: Subscription | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.processed = 0
+        self.failed_batches = 0
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self, tick: bool = True) -> None:
+        """Subscribe and run in the background (``stop`` ends it)."""
+        self._sub = self.bus.subscribe(*TOPICS, maxsize=200_000, name="alarms.engine")
+        self._tasks.append(asyncio.create_task(self._consume(self._sub), name="alarms-consume"))
+        if tick:
+            self._tasks.append(asyncio.create_task(self._tick_loop(), name="alarms-tick"))
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            self._sub.close()
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        self._tasks.clear()
+
+    async def _consume(self, sub: Subscription) -> None:
+        while True:
+            try:
+                first = await sub.get()
+            except asyncio.CancelledError:
+                return
+            batch = [first]
+            while len(batch) < self.settings.batch_size:
+                nxt = sub.get_nowait()
+                if nxt is None:
+                    break
+                batch.append(nxt)
+            await self.handle_events(batch)
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await self.clock.sleep(self.settings.tick_seconds)
+            try:
+                await self.tick()
+            except Exception:  # a bad tick must not stop the timers for good
+                log.exception("alarm engine tick failed")
+
+    async def handle_events(self, events: Iterable[Event]) -> None:
+        signals: list[dict[str, Any]] = []
+        for ev in events:
+            if ev.topic == "signal.received":
+                signals.append(dict(ev.data))
+            elif ev.topic == "alarms.plans_changed":
+                self._plans = None
+            elif ev.topic == "alarms.disaster_changed":
+                self._disaster = None
+            elif ev.topic == "alarms.runaway_cleared":
+                self.buckets.reset(int(ev.data.get("account_id") or 0))
+            elif ev.topic == "verification.call_result":
+                try:
+                    await self.call_result(dict(ev.data))
+                except Exception:
+                    log.exception("verification result not recorded: %s", dict(ev.data))
+        if signals:
+            try:
+                await self.handle_signals(signals)
+            except Exception:
+                self.failed_batches += 1
+                log.exception("alarm engine failed a batch of %d signals", len(signals))
+
+    async def call_result(self, data: dict[str, Any]) -> None:
+        """A verification result reported on the bus by the CTI (or the IVR)."""
+        actor = audit.Actor(name=str(data.get("operator") or "system:cti"),
+                            user_id=data.get("operator_id"))
+        out = Outbox()
+        code_result = data.get("code_result")
+        call_id = int(data["call_id"])
+        if data.get("code") and data.get("contact_id"):
+            code_result = await self.directory.verify_code(int(data["contact_id"]),
+                                                           str(data["code"]), actor)
+        async with self.db.transaction() as s:
+            await record_call_result(s, self.clock, actor, call_id, str(data["result"]),
+                                     code_result, data.get("note"), out)
+        await out.publish(self.bus)
+
+    # --- cached facts -----------------------------------------------------------------------
+
+    async def account(self, number: str, prefix: str) -> AccountInfo | None:
+        mono = self.clock.monotonic()
+        hit, value = self._accounts.get((prefix, number), mono)
+        if hit:
+            return value  # type: ignore[no-any-return]
+        info = await self.directory.lookup(number, prefix)
+        self._accounts.put((prefix, number), info, mono)
+        return info
+
+    def prime_accounts(self, accounts: Iterable[tuple[str, AccountInfo]]) -> None:
+        """Warm the account cache (at start-up, or in a benchmark)."""
+        mono = self.clock.monotonic()
+        for prefix, info in accounts:
+            self._accounts.put((prefix, info.number), info, mono)
+
+    def forget_account(self, prefix: str, number: str) -> None:
+        self._accounts.drop((prefix, number))
+
+    async def schedules(self, account_ids: Iterable[int]) -> dict[int, Schedule | None]:
+        mono = self.clock.monotonic()
+        out: dict[int, Schedule | None] = {}
+        missing = []
+        for aid in set(account_ids):
+            hit, value = self._schedules.get(aid, mono)
+            if hit:
+                out[aid] = value
+            else:
+                missing.append(aid)
+        if missing:
+            found = await self.directory.schedules(missing)
+            for aid in missing:
+                sch = found.get(aid)
+                value = sch if sch is not None and sch.windows else None
+                self._schedules.put(aid, value, mono)
+                out[aid] = value
+        return out
+
+    async def test_interval(self, account_id: int) -> int | None:
+        mono = self.clock.monotonic()
+        hit, value = self._intervals.get(account_id, mono)
+        if hit:
+            return value  # type: ignore[no-any-return]
+        minutes = await self.directory.test_interval_minutes(account_id)
+        self._intervals.put(account_id, minutes, mono)
+        return minutes
+
+    async def plan_rules(self) -> list[plans.PlanRule]:
+        if self._plans is None:
+            async with self.db.session() as s:
+                rows = (await s.execute(select(ActionPlan).where(
+                    ActionPlan.archived_at.is_(None)))).scalars().all()
+            self._plans = [plans.PlanRule(p.id, p.account_id, p.zone, p.match, p.priority,
+                                          p.event_class, tuple(p.steps or ())) for p in rows]
+        return self._plans
+
+    async def disaster_state(self) -> disaster.DisasterState:
+        if self._disaster is None:
+            async with self.db.session() as s:
+                row = await s.get(CenterState, 1)
+            if row is None or not row.disaster_active:
+                self._disaster = disaster.DisasterState()
+            else:
+                self._disaster = disaster.DisasterState(
+                    True, disaster.parse_rules(row.disaster_rules or {}))
+        return self._disaster
+
+    # --- signals ----------------------------------------------------------------------------
+
+    async def handle_signals(self, payloads: list[dict[str, Any]]) -> None:
+        """Classify and apply a batch of signals in one transaction, then publish."""
+        prefixes = self.settings.receiver_prefixes
+        infos: list[AccountInfo | None] = []
+        for p in payloads:
+            infos.append(await self.account(str(p.get("account") or ""),
+                                            prefixes.get(str(p.get("receiver") or ""), "")))
+        rules = await self.plan_rules()
+        dstate = await self.disaster_state()
+        prepared: list[tuple[dict[str, Any], AccountInfo | None, Classified]] = []
+        need_schedule: set[int] = set()
+        need_interval: set[int] = set()
+        for p, info in zip(payloads, infos, strict=True):
+            base = classify(p)
+            override, _ = plans.resolve(rules, base.kind, base.event_class,
+                                        info.id if info else None, zone_key(p.get("zone")))
+            cls = classify(p, override) if override is not None else base
+            prepared.append((p, info, cls))
+            if info is not None and (cls.opening or cls.closing):
+                need_schedule.add(info.id)
+            if info is not None and cls.kind == "test":
+                need_interval.add(info.id)
+        scheds = await self.schedules(need_schedule) if need_schedule else {}
+        intervals = {aid: await self.test_interval(aid) for aid in need_interval}
+
+        for attempt in range(6):
+            try:
+                out = await self._apply_batch(prepared, rules, dstate, scheds, intervals)
+                break
+            except (StaleDataError, IntegrityError, DBAPIError) as exc:
+                if attempt == 5:
+                    raise
+                log.info("alarm batch retried after %s", type(exc).__name__)
+                await asyncio.sleep(0.01 * (attempt + 1))
+        self.processed += len(payloads)
+        await out.publish(self.bus)
+
+    async def _load(self, s: AsyncSession, keys: set[str],
+                    account_ids: set[int]) -> tuple[dict[tuple[str, str], Incident],
+                                                    dict[int, AccountState]]:
+        open_map: dict[tuple[str, str], Incident] = {}
+        states: dict[int, AccountState] = {}
+        klist = sorted(keys)
+        for i in range(0, len(klist), 900):
+            rows = (await s.execute(select(Incident).where(
+                Incident.account_key.in_(klist[i:i + 900]), Incident.status != "closed")
+                .order_by(Incident.id))).scalars().all()
+            for inc in rows:
+                open_map[(inc.account_key, inc.desk)] = inc
+        alist = sorted(account_ids)
+        for i in range(0, len(alist), 900):
+            for st in (await s.execute(select(AccountState).where(
+                    AccountState.account_id.in_(alist[i:i + 900])))).scalars():
+                states[st.account_id] = st
+        return open_map, states
+
+    async def _apply_batch(self, prepared: list[tuple[dict[str, Any], AccountInfo | None,
+                                                      Classified]],
+                           rules: list[plans.PlanRule], dstate: disaster.DisasterState,
+                           scheds: dict[int, Schedule | None],
+                           intervals: dict[int, int | None]) -> Outbox:
+        now = self.clock.now()
+        keys = {self._key(p, info) for p, info, _ in prepared}
+        ids = {info.id for _, info, _ in prepared if info is not None}
+        async with self.db.transaction() as s:
+            open_map, states = await self._load(s, keys, ids)
+            b = _Batch(s, now, open_map, states)
+            oc = sorted({info.id for _, info, c in prepared
+                         if info is not None and (c.opening or c.closing)})
+            if oc:
+                b.marks = {(m.account_id, m.day, m.kind) for m in (await s.execute(
+                    select(ScheduleMark).where(ScheduleMark.account_id.in_(oc),
+                                               ScheduleMark.day >= (now - timedelta(days=2))
+                                               .date()))).scalars()}
+            for p, info, cls in prepared:
+                await self._apply(b, p, info, cls, rules, dstate, scheds, intervals)
+            await self._finish(b)
+        return b.out
+
+    def _key(self, p: dict[str, Any], info: AccountInfo | None) -> str:
+        if info is not None:
+            return f"id:{info.id}"
+        return f"unknown:{p.get('account') or ''}"
+
+    def _state(self, b: _Batch, account_id: int) -> AccountState:
+        st = b.states.get(account_id)
+        if st is None:
+            st = AccountState(account_id=account_id)
+            b.session.add(st)
+            b.states[account_id] = st
+        return st
+
+    def _log(self, b: _Batch, p: dict[str, Any], info: AccountInfo | None, cls: Classified,
+             inc: Incident | None, reason: str | None) -> None:
+        row = IncidentSignal(
+            signal_id=str(p["signal_id"]) if p.get("signal_id") is not None else None,
+            account_id=info.id if info else None, account_key=self._key(p, info),
+            received_at=parse_time(p.get("received_at"), b.now), processed_at=b.now,
+            event_system=str(p.get("event_system") or "cid")[:8],
+            event_code=str(p.get("event_code") or "")[:8],
+            qualifier=str(p.get("qualifier") or "new")[:8], kind=cls.kind,
+            event_class=cls.event_class, priority=cls.priority,
+            partition=_short(p.get("partition")), zone=_short(p.get("zone")),
+            user=_short(p.get("user")), logged_reason=reason)
+        b.rows.append((row, inc))
+        if inc is not None:
+            inc.signal_count += 1
+            received = row.received_at
+            if received > inc.last_signal_at:
+                inc.last_signal_at = received
+            b.touch(inc, row.signal_id)
+
+    def _open(self, b: _Batch, *, key: str, desk: str, kind: str, event_class: str,
+              priority: int, steps: list[str], info: AccountInfo | None, number: str,
+              receiver: str, at: datetime, status: str = "new",
+              hold_until: datetime | None = None) -> Incident:
+        inc = Incident(
+            account_id=info.id if info else None, account_key=key,
+            account_number=info.number if info else number,
+            account_name=info.name if info else "", receiver=receiver[:64], desk=desk,
+            kind=kind, event_class=event_class, base_priority=priority, priority=priority,
+            escalation_level=0, status=status, hold_until=hold_until, zones={},
+            steps=plans.checklist(steps), signal_count=0, first_signal_at=at,
+            last_signal_at=at, opened_at=b.now, cancelled_at_panel=False, duress=False,
+            reopen_count=0)
+        b.session.add(inc)
+        b.new.append(inc)
+        b.open[(key, desk)] = inc
+        b.touch(inc, None)
+        return inc
+
+    def _raise(self, b: _Batch, p: dict[str, Any], info: AccountInfo | None, kind: str,
+               rules: list[plans.PlanRule], *, desk: str | None = None,
+               priority: int | None = None, key: str | None = None) -> Incident:
+        """Open (or join) an engine-made incident: fail to test, runaway, schedules ..."""
+        event_class, base_prio, default_desk = kind_info(kind)
+        desk = desk or default_desk
+        key = key or self._key(p, info)
+        override, steps = plans.resolve(rules, kind, event_class, info.id if info else None,
+                                        None)
+        prio = priority or (override.priority if override and override.priority else base_prio)
+        inc = b.open.get((key, desk))
+        if inc is not None:
+            self._join(b, inc, prio, kind_label=kind, zone=None, hold=False)
+            return inc
+        return self._open(b, key=key, desk=desk, kind=kind, event_class=event_class,
+                          priority=prio, steps=steps, info=info,
+                          number=str(p.get("account") or ""),
+                          receiver=str(p.get("receiver") or ""),
+                          at=parse_time(p.get("received_at"), b.now))
+
+    def _join(self, b: _Batch, inc: Incident, priority: int, kind_label: str,
+              zone: str | None, hold: bool) -> None:
+        b.touch(inc, None)
+        if priority < inc.priority:
+            inc.priority = priority
+        if priority < inc.base_priority:
+            inc.base_priority = priority
+            inc.kind = kind_label
+        if inc.status == "held" and not hold:
+            inc.status = "new"
+            inc.hold_until = None
+
+    def _mark_zone(self, inc: Incident, zone: str, kind: str, state: str, at: datetime) -> None:
+        zones = dict(inc.zones or {})
+        zones[zone] = {"kind": kind, "state": state, "at": at.isoformat()}
+        inc.zones = zones
+
+    async def _apply(self, b: _Batch, p: dict[str, Any], info: AccountInfo | None,
+                     cls: Classified, rules: list[plans.PlanRule],
+                     dstate: disaster.DisasterState, scheds: dict[int, Schedule | None],
+                     intervals: dict[int, int | None]) -> None:
+        received = parse_time(p.get("received_at"), b.now)
+        zone = zone_key(p.get("zone"))
+        key = self._key(p, info)
+        if info is None:
+            if cls.kind == "comm_trouble":  # the receiver's own line trouble
+                line_key = f"receiver:{p.get('receiver') or ''}/{p.get('line') or ''}"
+                if cls.restore:
+                    inc = b.open.get((line_key, "technical"))
+                    self._log(b, p, info, cls, inc, None if inc else "restore")
+                    return
+                inc = self._raise(b, p, info, "comm_trouble", rules, key=line_key)
+            else:
+                inc = self._raise(b, p, info, "unknown_account", rules,
+                                  priority=min(cls.priority, kind_info("unknown_account")[1]))
+            self._log(b, p, info, cls, inc, None)
+            return
+        if info.status == "cancelled":
+            self._log(b, p, info, cls, None, "account_cancelled")
+            return
+        state = b.states.get(info.id)
+        on_test = state is not None and state.on_test_until is not None \
+            and b.now < state.on_test_until
+        if cls.kind == "test":
+            await self._test_received(b, p, info, cls, received, intervals.get(info.id))
+            return
+        if on_test:
+            self._log(b, p, info, cls, None, "on_test")
+            return
+        if info.status == "on_hold" and not cls.life_safety:
+            self._log(b, p, info, cls, None, "on_hold")
+            return
+        if not cls.life_safety:
+            allowed = self.buckets.take(info.id, self.clock.monotonic())
+            runaway_open = state is not None and state.runaway_incident_id is not None
+            if not allowed or runaway_open:
+                if not runaway_open:
+                    st = self._state(b, info.id)
+                    inc = self._raise(b, p, info, "runaway", rules)
+                    b.after_flush.append(lambda st=st, inc=inc: setattr(
+                        st, "runaway_incident_id", inc.id))
+                    st.runaway_incident_id = -1  # placeholder until the flush gives the id
+                self._log(b, p, info, cls, None, "runaway")
+                return
+        if cls.opening or cls.closing:
+            self._open_close(b, p, info, cls, received, rules, scheds.get(info.id))
+            return
+        own = b.open.get((key, cls.desk)) or b.open.get((key, "operator"))
+        if cls.kind == "cancel":
+            if own is not None and own.event_class == "alarm" and \
+                    (received - own.first_signal_at).total_seconds() <= \
+                    self.settings.cancel_window_seconds:
+                b.touch(own, None)
+                own.cancelled_at_panel = True
+            self._log(b, p, info, cls, own, None if own else "cancel")
+            return
+        if cls.restore:
+            target = None
+            for desk in ("operator", "technical", "admin"):
+                cand = b.open.get((key, desk))
+                if cand is not None and zone in (cand.zones or {}):
+                    target = cand
+                    break
+            if target is None:
+                self._log(b, p, info, cls, own, None if own else "restore")
+                return
+            self._mark_zone(target, zone, target.zones[zone]["kind"], "restored", received)
+            self._log(b, p, info, cls, target, None)
+            if target.status == "held" and all(v["state"] == "restored"
+                                               for v in target.zones.values()):
+                b.after_flush.append(("close_held", target))
+            return
+        if not cls.raises_incident:
+            self._log(b, p, info, cls, own, None if own else "no_incident")
+            return
+        rule = disaster.rule_for(dstate, cls.kind, cls.event_class)
+        priority = cls.priority
+        hold = False
+        if rule is not None:
+            if rule.mode == "log":
+                self._log(b, p, info, cls, None, "disaster")
+                return
+            if rule.mode == "lower":
+                priority = min(9, priority + rule.by)
+            hold = rule.mode == "hold"
+        inc = b.open.get((key, cls.desk))
+        if inc is None:
+            _, steps = plans.resolve(rules, cls.kind, cls.event_class, info.id, zone)
+            inc = self._open(
+                b, key=key, desk=cls.desk, kind=cls.kind, event_class=cls.event_class,
+                priority=priority, steps=steps, info=info, number=info.number,
+                receiver=str(p.get("receiver") or ""), at=received,
+                status="held" if hold else "new",
+                hold_until=b.now + timedelta(minutes=rule.minutes) if hold and rule else None)
+        else:
+            self._join(b, inc, priority, cls.kind, zone, hold)
+        if cls.kind == "duress":
+            inc.duress = True
+        self._mark_zone(inc, zone, cls.kind, "active", received)
+        self._log(b, p, info, cls, inc, None)
+
+    async def _test_received(self, b: _Batch, p: dict[str, Any], info: AccountInfo,
+                             cls: Classified, received: datetime,
+                             interval: int | None) -> None:
+        st = self._state(b, info.id)
+        st.last_test_at = received
+        st.test_interval_minutes = interval
+        st.test_due_at = received + timedelta(minutes=interval) if interval else None
+        self._log(b, p, info, cls, None, "test")
+        if st.fail_to_test_incident_id:
+            inc = next((i for i in b.open.values() if i.id == st.fail_to_test_incident_id),
+                       None)
+            st.fail_to_test_incident_id = None
+            if inc is not None and inc.status != "closed":
+                b.after_flush.append(("close_ftt", inc))
+
+    def _open_close(self, b: _Batch, p: dict[str, Any], info: AccountInfo, cls: Classified,
+                    received: datetime, rules: list[plans.PlanRule],
+                    sched: Schedule | None) -> None:
+        st = self._state(b, info.id)
+        if cls.opening:
+            st.armed = False
+            st.last_open_at = received
+        else:
+            st.armed = True
+            st.last_close_at = received
+        early = timedelta(minutes=self.settings.early_open_minutes)
+        kind = None
+        if sched is not None:
+            kind = (schedule_rules.judge_opening(sched, received, early) if cls.opening
+                    else schedule_rules.judge_closing(sched, received, early))
+        key = self._key(p, info)
+        day = schedule_rules.local_day(sched, received) if sched else received.date()
+        if kind is not None and (info.id, day, kind) not in b.marks:
+            b.marks.add((info.id, day, kind))
+            inc = self._raise(b, p, info, kind, rules)
+            b.after_flush.append(("mark", info.id, day, kind, inc))
+            self._log(b, p, info, cls, inc, None)
+            return
+        own = b.open.get((key, "operator"))
+        self._log(b, p, info, cls, own, None if own else "open_close")
+
+    async def _finish(self, b: _Batch) -> None:
+        s = b.session
+        await s.flush()
+        for item in b.after_flush:
+            if callable(item):
+                item()
+            elif item[0] in ("close_held", "close_ftt"):
+                inc = item[1]
+                if inc.status != "closed":
+                    disp = "restored_on_hold" if item[0] == "close_held" else "cleared_by_system"
+                    note = ("restored while held in disaster mode" if item[0] == "close_held"
+                            else "test report received late")
+                    b.touch(inc, None)
+                    await system_close(s, self.clock, ACTOR, inc, disp, note, Outbox())
+            elif item[0] == "mark":
+                _, aid, day, kind, inc = item
+                s.add(ScheduleMark(account_id=aid, day=day, kind=kind, incident_id=inc.id,
+                                   at=b.now))
+        for row, inc in b.rows:
+            row.incident_id = inc.id if inc is not None else None
+        s.add_all([row for row, _ in b.rows])
+        new_ids = {id(i) for i in b.new}
+        for inc in b.new:
+            audit.record(s, ACTOR, "open", "incident", inc.id, None, audit.snapshot(inc),
+                         clock=self.clock)
+        for key, (inc, _sids) in b.touched.items():
+            if key in new_ids or inc.status == "closed" and key not in b.before:
+                continue
+            before = b.before.get(key)
+            if before is None:
+                continue
+            after = audit.snapshot(inc)
+            watched = ("status", "priority", "cancelled_at_panel", "duress", "hold_until",
+                       "kind", "zones")
+            if any(before.get(f) != after.get(f) for f in watched) and inc.status != "closed":
+                audit.record(s, ACTOR, "signals", "incident", inc.id, before, after,
+                             clock=self.clock)
+        await s.flush()
+        for key, (inc, sids) in b.touched.items():
+            if key in new_ids:
+                topic = "incident.opened"
+            elif inc.status == "closed":
+                topic = "incident.closed"
+            else:
+                topic = "incident.updated"
+            b.out.add(topic, {"change": "signals", "incident": incident_dict(inc),
+                              "signal_ids": sids})
+
+    # --- timers -----------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Run every timer due at the clock's now."""
+        self._disaster = None
+        self._plans = None
+        rules = await self.plan_rules()
+        await self._tick_incidents()
+        await self._tick_tests(rules)
+        await self._tick_schedules(rules)
+
+    async def _tick_incidents(self) -> None:
+        now = self.clock.now()
+        ages = self.settings.escalation_seconds
+        out = Outbox()
+        async with self.db.transaction() as s:
+            held = (await s.execute(select(Incident).where(
+                Incident.status == "held", Incident.hold_until <= now))).scalars().all()
+            for inc in held:
+                before = audit.snapshot(inc)
+                inc.status = "new"
+                inc.hold_until = None
+                inc.opened_at = now  # its age for escalation starts when operators see it
+                audit.record(s, ACTOR, "hold_expired", "incident", inc.id, before,
+                             audit.snapshot(inc), clock=self.clock)
+                out.add("incident.updated", {"change": "hold_expired",
+                                             "incident": incident_dict(inc)})
+            if ages:
+                first = min(ages)
+                rows = (await s.execute(select(Incident).where(
+                    Incident.status == "new", Incident.escalation_level < len(ages),
+                    Incident.opened_at <= now - timedelta(seconds=first)))).scalars().all()
+                for inc in rows:
+                    level, prio = workflow.escalation(inc.opened_at, now, inc.base_priority,
+                                                      ages)
+                    if level <= inc.escalation_level:
+                        continue
+                    before = audit.snapshot(inc)
+                    inc.escalation_level = level
+                    inc.priority = min(inc.priority, prio)
+                    audit.record(s, ACTOR, "escalate", "incident", inc.id, before,
+                                 audit.snapshot(inc), note=f"level {level}", clock=self.clock)
+                    out.add("incident.updated", {"change": "escalated",
+                                                 "incident": incident_dict(inc)})
+        await out.publish(self.bus)
+
+    async def _tick_tests(self, rules: list[plans.PlanRule]) -> None:
+        now = self.clock.now()
+        grace = timedelta(minutes=self.settings.test_grace_minutes)
+        async with self.db.transaction() as s:
+            due = (await s.execute(select(AccountState).where(
+                AccountState.test_due_at <= now - grace,
+                AccountState.fail_to_test_incident_id.is_(None)))).scalars().all()
+            if not due:
+                return
+            ids = [d.account_id for d in due]
+            infos = await self._infos_by_id(ids)
+            keys = {f"id:{a}" for a in ids}
+            open_map, _ = await self._load(s, keys, set())
+            b = _Batch(s, now, open_map, {d.account_id: d for d in due})
+            for st in due:
+                info = infos.get(st.account_id)
+                if info is None or info.status != "active":
+                    st.test_due_at = None
+                    continue
+                if st.on_test_until is not None and now < st.on_test_until:
+                    continue
+                p = {"account": info.number, "received_at": now.isoformat()}
+                inc = self._raise(b, p, info, "fail_to_test", rules)
+                b.after_flush.append(lambda st=st, inc=inc: setattr(
+                    st, "fail_to_test_incident_id", inc.id))
+                st.fail_to_test_incident_id = -1
+            await self._finish(b)
+        await b.out.publish(self.bus)
+
+    async def _infos_by_id(self, ids: list[int]) -> dict[int, AccountInfo]:
+        """Account facts for ids: from the cache of numbers seen, else from the directory."""
+        wanted = set(ids)
+        found: dict[int, AccountInfo] = {}
+        for value, _exp in list(self._accounts._data.values()):
+            if isinstance(value, AccountInfo) and value.id in wanted:
+                found[value.id] = value
+        for aid in wanted - set(found):
+            info = await self.directory.account_by_id(aid)
+            if info is not None:
+                found[aid] = info
+        return found
+
+    async def _tick_schedules(self, rules: list[plans.PlanRule]) -> None:
+        now = self.clock.now()
+        mono = self.clock.monotonic()
+        if self._scheduled_ids is None or \
+                mono - self._scheduled_ids[0] > self.settings.schedule_refresh_seconds:
+            self._scheduled_ids = (mono, await self.directory.scheduled_account_ids())
+        ids = self._scheduled_ids[1]
+        if not ids:
+            return
+        scheds = await self.schedules(ids)
+        st = self.settings
+        due: list[tuple[int, str, date]] = []
+        async with self.db.session() as s:
+            states: dict[int, AccountState] = {}
+            for i in range(0, len(ids), 900):
+                for row in (await s.execute(select(AccountState).where(
+                        AccountState.account_id.in_(ids[i:i + 900])))).scalars():
+                    states[row.account_id] = row
+        for aid in ids:
+            sch = scheds.get(aid)
+            if sch is None:
+                continue
+            state = states.get(aid)
+            for kind, day in schedule_rules.late_exceptions(
+                    sch, now, last_open_at=state.last_open_at if state else None,
+                    last_close_at=state.last_close_at if state else None,
+                    open_grace=timedelta(minutes=st.open_grace_minutes),
+                    close_grace=timedelta(minutes=st.close_grace_minutes),
+                    early=timedelta(minutes=st.early_open_minutes)):
+                due.append((aid, kind, day))
+        if not due:
+            return
+        infos = await self._infos_by_id([a for a, _, _ in due])
+        async with self.db.transaction() as s:
+            marks = {(m.account_id, m.day, m.kind) for m in (await s.execute(
+                select(ScheduleMark).where(ScheduleMark.account_id.in_(
+                    sorted({a for a, _, _ in due}))))).scalars()}
+            todo = [d for d in due if (d[0], d[2], d[1]) not in marks]
+            if not todo:
+                return
+            open_map, _ = await self._load(s, {f"id:{a}" for a, _, _ in todo}, set())
+            b = _Batch(s, now, open_map, {})
+            for aid, kind, day in todo:
+                info = infos.get(aid) or AccountInfo(aid, "", "")
+                if info.status != "active":
+                    continue
+                p = {"account": info.number, "received_at": now.isoformat()}
+                inc = self._raise(b, p, info, kind, rules)
+                b.after_flush.append(("mark", aid, day, kind, inc))
+            await self._finish(b)
+        await b.out.publish(self.bus)
+
+
+def _short(v: Any) -> str | None:
+    return None if v is None or v == "" else str(v)[:8]

@@ -1,0 +1,187 @@
+"""Alarm engine throughput and latency: signals/s through classification and incident update
+with 100,000 accounts, and the time from ``signal.received`` to ``incident.*`` (p50/p99).
+
+Runs on SQLite (a temporary file) and on PostgreSQL (``VIGIL_BENCH_PG_URL``, default
+``postgresql+asyncpg://postgres@127.0.0.1:5432/vigil_bench``; its public schema is reset).
+Accounts come from an in-memory directory primed like the engine's warm cache, so the figures
+are the engine's own (classification, rules, incident writes, audit, bus), not crm lookups.
+Prints one JSON object.  Usage: ``python bench/alarm_engine.py [--signals N] [--rate R]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import text  # noqa: E402
+
+from alarms.config import AlarmSettings  # noqa: E402
+from alarms.engine import AlarmEngine  # noqa: E402
+from alarms.subscriber import AccountInfo, CallTarget  # noqa: E402
+from core.audit import Actor  # noqa: E402
+from core.bus import Bus  # noqa: E402
+from core.clock import SystemClock  # noqa: E402
+from core.db import Database, make_engine  # noqa: E402
+from core.services import Services  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from crm.schedule import Schedule  # noqa: E402
+from vigil import migrate  # noqa: E402
+
+ACCOUNTS = 100_000
+PG_URL = os.environ.get("VIGIL_BENCH_PG_URL",
+                        "postgresql+asyncpg://postgres@127.0.0.1:5432/vigil_bench")
+
+
+class MemoryDirectory:
+    def __init__(self, n: int) -> None:
+        self.accounts = {f"{i:06d}": AccountInfo(i + 1, f"{i:06d}", f"Account {i}")
+                         for i in range(n)}
+
+    async def lookup(self, number: str, receiver_prefix: str) -> AccountInfo | None:
+        return self.accounts.get(number)
+
+    async def account_by_id(self, account_id: int) -> AccountInfo | None:
+        return None
+
+    async def call_list(self, account_id: int) -> list[CallTarget]:
+        return []
+
+    async def verify_code(self, contact_id: int, code: str, actor: Actor) -> Any:
+        return "invalid"
+
+    async def test_interval_minutes(self, account_id: int) -> int | None:
+        return 1440
+
+    async def schedules(self, account_ids: list[int]) -> dict[int, Schedule]:
+        return {}
+
+    async def scheduled_account_ids(self) -> list[int]:
+        return []
+
+    async def zone_devices(self, account_id: int) -> dict[str, str]:
+        return {}
+
+    async def create_work_order(self, account_id: int, summary: str, details: str,
+                                actor: Actor) -> int:
+        return 0
+
+
+def make_signal(n: int, rng: random.Random) -> dict[str, Any]:
+    acct = f"{rng.randrange(ACCOUNTS):06d}"
+    r = rng.random()
+    code, qual, cls = (("130", "new", "alarm") if r < 0.7 else
+                       ("130", "restore", "restore") if r < 0.8 else
+                       ("401", "new" if r < 0.85 else "restore", "open_close") if r < 0.9 else
+                       ("602", "new", "test") if r < 0.95 else ("301", "new", "trouble"))
+    return {"received_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+            "receiver": "dc09", "line": "R01L1", "protocol": "dc09", "account": acct,
+            "event_code": code, "event_system": "cid", "qualifier": qual, "partition": "01",
+            "zone": f"{rng.randrange(1, 9):03d}", "user": None, "panel_time": None,
+            "sequence": "0001", "extra": {}, "event_class": cls, "priority": 2,
+            "signal_id": str(n)}
+
+
+async def prepare(url: str) -> None:
+    if url.startswith("postgresql"):
+        engine = make_engine(url, nullpool=True)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+    await migrate.upgrade(url)
+
+
+async def run_one(url: str, signals: int, rate: float) -> dict[str, Any]:
+    await prepare(url)
+    settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+    services = Services(settings=settings, db=Database(url), bus=Bus(queue_size=500_000),
+                        clock=SystemClock())
+    directory = MemoryDirectory(ACCOUNTS)
+    engine = AlarmEngine(services, directory, AlarmSettings(
+        _env_file=None, runaway_capacity=1000, batch_size=500))  # type: ignore[call-arg]
+    engine.prime_accounts(("", a) for a in directory.accounts.values())
+    rng = random.Random(7)
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    sub = services.bus.subscribe("incident.*", maxsize=1_000_000)
+
+    async def watch() -> None:
+        async for ev in sub:
+            now = time.perf_counter()
+            for sid in ev.data.get("signal_ids") or ():
+                t0 = sent.pop(sid, None)
+                if t0 is not None:
+                    latencies.append(now - t0)
+
+    watcher = asyncio.create_task(watch())
+    await engine.start(tick=False)
+    # 1. burst: every signal queued at once (a power cut), throughput until all are handled.
+    t0 = time.perf_counter()
+    for n in range(signals):
+        services.bus.publish_nowait("signal.received", make_signal(n, rng))
+    while engine.processed < signals:  # noqa: ASYNC110 - polling a counter is the point
+        await asyncio.sleep(0.005)
+    burst_s = time.perf_counter() - t0
+    # 2. paced: a steady rate, latency from signal.received to incident.* per signal.
+    paced = int(rate * 5)
+    t0 = time.perf_counter()
+    step = 0.01
+    per_step = max(1, int(rate * step))
+    n = signals
+    while n < signals + paced:
+        for _ in range(per_step):
+            s = make_signal(n, rng)
+            sent[s["signal_id"]] = time.perf_counter()
+            services.bus.publish_nowait("signal.received", s)
+            n += 1
+        target = t0 + (n - signals) / rate
+        await asyncio.sleep(max(0.0, target - time.perf_counter()))
+    while engine.processed < signals + paced:  # noqa: ASYNC110
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.05)
+    await engine.stop()
+    sub.close()
+    await watcher
+    await services.close()
+    lat = sorted(latencies)
+    q = statistics.quantiles(lat, n=100) if len(lat) > 100 else [float("nan")] * 99
+    return {"accounts": ACCOUNTS, "burst_signals": signals,
+            "burst_signals_per_s": round(signals / burst_s, 1),
+            "paced_rate_per_s": rate, "paced_signals": paced,
+            "latency_samples": len(lat), "latency_p50_ms": round(q[49] * 1000, 2),
+            "latency_p99_ms": round(q[98] * 1000, 2),
+            "failed_batches": engine.failed_batches}
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--signals", type=int, default=20_000)
+    ap.add_argument("--rate", type=float, default=2000.0)
+    ap.add_argument("--only", choices=["sqlite", "postgresql"])
+    args = ap.parse_args()
+    out: dict[str, Any] = {"bench": "alarm_engine"}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.only != "postgresql":
+            out["sqlite"] = await run_one(f"sqlite+aiosqlite:///{tmp}/bench.db", args.signals,
+                                          args.rate)
+    if args.only != "sqlite":
+        try:
+            out["postgresql"] = await run_one(PG_URL, args.signals, args.rate)
+        except OSError as exc:
+            out["postgresql"] = {"error": f"PostgreSQL not reachable: {exc}"}
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,224 @@
+"""What other packages may ask of crm. They never read crm tables; they call these.
+
+Readers take a session; writers take ``(session, clock, actor, ...)`` and leave the commit to the
+caller, so a change and its audit entry commit together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import audit
+from core.clock import Clock
+from core.security import verify_code
+from crm import records
+from crm.completeness import Completeness, assess
+from crm.errors import FieldError, NotFound
+from crm.kb import create_article, search, view_article
+from crm.models import (
+    Account,
+    Contact,
+    Contract,
+    Holiday,
+    Panel,
+    Phone,
+    ScheduleException,
+    ScheduleWindow,
+    Ticket,
+    TicketStatus,
+)
+from crm.phones import PhoneOwner, lookup_by_phone, normalize, try_normalize
+from crm.schedule import Override, Schedule, Window, expected_state
+from crm.tickets import SlaPolicy, create_ticket, create_work_order, sla_colour, transition
+
+__all__ = [
+    "CallListEntry", "Completeness", "FieldError", "NotFound", "PhoneOwner", "Schedule",
+    "SlaPolicy", "account_summary", "call_list", "completeness", "create_article",
+    "create_ticket", "create_work_order", "expected_state", "find_account", "get_schedule",
+    "get_schedules", "lookup_by_phone", "normalize", "search", "sla_colour", "transition",
+    "try_normalize", "verify_account_code", "verify_contact_code", "view_article",
+]
+
+CodeResult = Literal["valid", "duress", "invalid"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallListEntry:
+    """One stop of a verification round: the premises line first (``contact_id`` None,
+    ``role`` "premises", ``order`` 0), then the contacts in call-list order."""
+
+    contact_id: int | None
+    name: str
+    role: str
+    order: int
+    phones: list[dict[str, str]] = field(default_factory=list)
+    has_passcode: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def find_account(session: AsyncSession, number: str,
+                       receiver_prefix: str = "") -> int | None:
+    """The id of the live account a receiver reports as ``number`` (for signal routing)."""
+    return await session.scalar(select(Account.id).where(
+        Account.receiver_prefix == receiver_prefix, Account.number == number,
+        Account.archived_at.is_(None)))
+
+
+async def call_list(session: AsyncSession, account_id: int) -> list[CallListEntry]:
+    """Whom to call to verify an alarm, in order; archived contacts and numbers left out."""
+    await records.get(session, Account, account_id)
+    contacts = (await session.execute(
+        select(Contact).where(Contact.account_id == account_id, Contact.archived_at.is_(None))
+        .order_by(Contact.call_order, Contact.id))).scalars().all()
+    phones = (await session.execute(
+        select(Phone).where(Phone.account_id == account_id, Phone.archived_at.is_(None))
+        .order_by(Phone.id))).scalars().all()
+    by_contact: dict[int | None, list[dict[str, str]]] = {}
+    for p in phones:
+        by_contact.setdefault(p.contact_id, []).append(
+            {"e164": p.e164, "raw": p.raw, "kind": p.kind})
+    out = []
+    if None in by_contact:
+        out.append(CallListEntry(None, "premises", "premises", 0, by_contact[None]))
+    out += [CallListEntry(c.id, c.name, c.role, c.call_order, by_contact.get(c.id, []),
+                          c.passcode_hash is not None) for c in contacts]
+    return out
+
+
+async def verify_contact_code(session: AsyncSession, clock: Clock, actor: audit.Actor,
+                              contact_id: int, code: str) -> CodeResult:
+    """Check a code a caller gave for a contact. ``duress`` must look like success to the caller
+    while the system escalates silently; every check is audited (the result in the note)."""
+    contact = await records.get(session, Contact, contact_id)
+    result: CodeResult = "invalid"
+    if contact.archived_at is None and code:
+        if verify_code(contact.duress_hash, code):
+            result = "duress"
+        elif verify_code(contact.passcode_hash, code):
+            result = "valid"
+    audit.record(session, actor, "verify_code", "contact", contact.id, note=result, clock=clock)
+    return result
+
+
+async def verify_account_code(session: AsyncSession, clock: Clock, actor: audit.Actor,
+                              account_id: int, code: str) -> tuple[CodeResult, int | None]:
+    """Check a code against every live contact of an account (the IVR does not know who is
+    calling); returns the result and the contact it matched. Audited on the account."""
+    await records.get(session, Account, account_id)
+    contacts = (await session.execute(select(Contact).where(
+        Contact.account_id == account_id, Contact.archived_at.is_(None))
+        .order_by(Contact.call_order, Contact.id))).scalars().all()
+    result: CodeResult = "invalid"
+    matched: int | None = None
+    if code:
+        for c in contacts:
+            if verify_code(c.duress_hash, code):
+                result, matched = "duress", c.id
+                break
+            if verify_code(c.passcode_hash, code):
+                result, matched = "valid", c.id
+                break
+    audit.record(session, actor, "verify_code", "account", account_id,
+                 note=f"{result} contact={matched}" if matched else result, clock=clock)
+    return result, matched
+
+
+async def completeness(session: AsyncSession, account_id: int, today: date) -> Completeness:
+    return assess(await records.load_account(session, account_id), today)
+
+
+async def account_summary(session: AsyncSession, account_id: int,
+                          today: date) -> dict[str, Any]:
+    """What a screen pop shows: the account, its first premises, panels, the call list, the
+    contract's payment status, open tickets and the completeness score."""
+    account = await records.load_account(session, account_id)
+    premises = [p for p in account.premises if p.archived_at is None]
+    contracts = [c for c in account.contracts if c.archived_at is None
+                 and c.starts_on <= today and (c.ends_on is None or c.ends_on >= today)]
+    open_tickets = await session.scalar(select(func.count()).select_from(Ticket).where(
+        Ticket.account_id == account_id, Ticket.archived_at.is_(None),
+        Ticket.status != TicketStatus.closed.value)) or 0
+    p0 = premises[0] if premises else None
+    return {
+        **records.account_dict(account),
+        "premises": None if p0 is None else {
+            "id": p0.id, "name": p0.name, "address": p0.address, "latitude": p0.latitude,
+            "longitude": p0.longitude, "type": p0.type, "access_notes": p0.access_notes,
+            "hazard_notes": p0.hazard_notes},
+        "panels": [{"id": p.id, "make": p.make, "model": p.model, "protocol": p.protocol,
+                    "account_code": p.account_code,
+                    "zones": sum(1 for z in p.zones if z.archived_at is None)}
+                   for p in account.panels if p.archived_at is None],
+        "call_list": [e.to_dict() for e in await call_list(session, account_id)],
+        "contract": None if not contracts else {
+            "fee_plan": contracts[-1].fee_plan,
+            "payment_status": contracts[-1].payment_status,
+            "ends_on": contracts[-1].ends_on.isoformat() if contracts[-1].ends_on else None},
+        "open_tickets": open_tickets,
+        "completeness": assess(account, today).to_dict(),
+    }
+
+
+def _schedule_of(account: Account, windows: list[ScheduleWindow], holidays: list[Holiday],
+                 overrides: list[ScheduleException]) -> Schedule:
+    return Schedule(
+        account_id=account.id, timezone=account.timezone,
+        windows=tuple(Window(w.weekday, w.opens, w.closes) for w in windows),
+        holidays=frozenset(h.day for h in holidays),
+        overrides=tuple(Override(o.starts_at, o.ends_at,
+                                 "open" if o.expected == "open" else "closed", o.reason)
+                        for o in overrides))
+
+
+async def get_schedules(session: AsyncSession, account_ids: list[int]) -> dict[int, Schedule]:
+    """The live open/close schedules of several accounts (for the alarm engine's timers)."""
+    if not account_ids:
+        return {}
+    accounts = (await session.execute(select(Account).where(Account.id.in_(account_ids))
+                                      )).scalars().all()
+    windows = (await session.execute(select(ScheduleWindow).where(
+        ScheduleWindow.account_id.in_(account_ids), ScheduleWindow.archived_at.is_(None))
+        .order_by(ScheduleWindow.weekday, ScheduleWindow.opens))).scalars().all()
+    holidays = (await session.execute(select(Holiday).where(
+        Holiday.account_id.in_(account_ids), Holiday.archived_at.is_(None)))).scalars().all()
+    overrides = (await session.execute(select(ScheduleException).where(
+        ScheduleException.account_id.in_(account_ids), ScheduleException.archived_at.is_(None))
+        .order_by(ScheduleException.starts_at))).scalars().all()
+    return {a.id: _schedule_of(a, [w for w in windows if w.account_id == a.id],
+                               [h for h in holidays if h.account_id == a.id],
+                               [o for o in overrides if o.account_id == a.id])
+            for a in accounts}
+
+
+async def get_schedule(session: AsyncSession, account_id: int) -> Schedule:
+    found = await get_schedules(session, [account_id])
+    if account_id not in found:
+        raise NotFound("account", account_id)
+    return found[account_id]
+
+
+async def panel_settings(session: AsyncSession, account_id: int) -> list[dict[str, Any]]:
+    """Live panels with their test-report interval (for fail-to-test timers)."""
+    rows = (await session.execute(select(Panel).where(
+        Panel.account_id == account_id, Panel.archived_at.is_(None)))).scalars().all()
+    return [{"id": p.id, "account_code": p.account_code, "protocol": p.protocol,
+             "test_interval_minutes": p.test_interval_minutes} for p in rows]
+
+
+async def current_contract(session: AsyncSession, account_id: int,
+                           today: date) -> dict[str, Any] | None:
+    c = await session.scalar(select(Contract).where(
+        Contract.account_id == account_id, Contract.archived_at.is_(None),
+        Contract.starts_on <= today).order_by(Contract.starts_on.desc()).limit(1))
+    if c is None or (c.ends_on is not None and c.ends_on < today):
+        return None
+    return {"fee_plan": c.fee_plan, "monthly_fee": str(c.monthly_fee),
+            "payment_status": c.payment_status,
+            "ends_on": c.ends_on.isoformat() if c.ends_on else None}

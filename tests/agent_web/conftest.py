@@ -1,0 +1,195 @@
+"""A real Vigil web server for websocket and browser tests.
+
+The app runs under uvicorn on an ephemeral port in a background thread with its own event loop
+(SQLite copy of the migrated template, demo users), so tests talk to it over real sockets as a
+browser does; bus events are published into that loop from the test thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from agent_web.app import create_app
+from core.services import Services
+from core.settings import Settings
+from vigil.demo_users import DEMO_PASSWORD, create_demo_users
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync",
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
+class LiveServer:
+    """The whole app on 127.0.0.1:<port>; ``stop()`` makes it go away, ``start()`` brings it
+    back on the same port (as a restarted node would be)."""
+
+    def __init__(self, db_path: Path, heartbeat: float = 15.0) -> None:
+        self.db_url = f"sqlite+aiosqlite:///{db_path}"
+        self.heartbeat = heartbeat
+        self.port = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.services: Services | None = None
+        self.app: Any = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def start(self) -> LiveServer:
+        self._ready.clear()
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name="live-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(20) or self._error is not None:
+            raise RuntimeError(f"live server did not start: {self._error!r}")
+        return self
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        settings = Settings(database_url=self.db_url, secret_key="test-secret",  # type: ignore[call-arg]
+                            _env_file=None)
+        self.services = Services.create(settings)
+        self.app = create_app(self.services)
+        self.app.state.hub.heartbeat = self.heartbeat
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        self.port = sock.getsockname()[1]
+        self._server = uvicorn.Server(uvicorn.Config(
+            self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
+        self.loop = asyncio.get_running_loop()
+        serving = asyncio.create_task(self._server.serve(sockets=[sock]))
+        for _ in range(2000):  # uvicorn offers a flag, not an event
+            if self._server.started or serving.done():
+                break
+            await asyncio.sleep(0.01)
+        self._ready.set()
+        try:
+            await serving
+        finally:
+            await self.app.state.hub.stop()
+            await self.services.close()
+            sock.close()
+
+    def call(self, coro: Any, timeout: float = 10) -> Any:
+        """Run a coroutine in the server's loop and return its result."""
+        assert self.loop is not None
+        fut: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return fut.result(timeout)
+
+    def publish(self, topic: str, data: dict[str, Any]) -> None:
+        assert self.services is not None
+        self.call(self.services.bus.publish(topic, data))
+
+    def hub_connections(self) -> int:
+        return len(self.app.state.hub.connections)
+
+    def wait_for_connections(self, n: int, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while self.hub_connections() < n:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.hub_connections()} of {n} consoles connected")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(15)
+        self._thread = None
+
+
+@pytest.fixture(scope="session")
+def console_template(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Path:
+    """The migrated template with the demo users, made once (password hashing is slow)."""
+    path = tmp_path_factory.mktemp("console") / "console.db"
+    shutil.copy(sqlite_template, path)
+
+    async def seed() -> None:
+        settings = Settings(database_url=f"sqlite+aiosqlite:///{path}",  # type: ignore[call-arg]
+                            secret_key="test-secret", _env_file=None)
+        services = Services.create(settings)
+        try:
+            await create_demo_users(services)
+        finally:
+            await services.close()
+
+    asyncio.run(seed())
+    return path
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, console_template: Path) -> Iterator[LiveServer]:
+    db = tmp_path / "live.db"
+    shutil.copy(console_template, db)
+    server = LiveServer(db).start()
+    yield server
+    server.stop()
+
+
+def session_cookie(server: LiveServer, username: str, password: str = DEMO_PASSWORD) -> str:
+    """Log in over HTTP and return the ``Cookie`` header value for the session."""
+    with httpx.Client(base_url=server.url) as c:
+        r = c.post("/api/auth/login", json={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return f"vigil_session={c.cookies['vigil_session']}"
+
+
+# -- browsers ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} "
+                    "(apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        with contextlib.suppress(Exception):
+            b.close()
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Any:
+    """``shot(page, "name")`` saves artifacts/screenshots/<test>-<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Any, name: str) -> Path:
+        path = SCREENSHOTS / f"{request.node.name}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

@@ -1,0 +1,69 @@
+"""Console pages and the language preference, through the ASGI app."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import TEST_PASSWORD, LoginFactory
+
+
+async def test_pages_need_a_login_and_the_right_role(client: httpx.AsyncClient,
+                                                     login: LoginFactory) -> None:
+    r = await client.get("/console")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/console"
+    agent = await login("agent", extension="1001")
+    page = await agent.get("/console")
+    assert page.status_code == 200
+    assert 'id="alarm-rows"' in page.text and 'id="live"' in page.text
+    assert (await agent.get("/incidents/42")).status_code == 200
+    for path in ("/wallboard", "/agents", "/admin"):
+        assert (await agent.get(path)).status_code == 403, path
+    boss = await login("supervisor")
+    assert (await boss.get("/wallboard")).status_code == 200
+    assert (await boss.get("/agents")).status_code == 200
+    assert (await boss.get("/admin")).status_code == 403
+    admin = await login("admin")
+    assert (await admin.get("/admin")).status_code == 200
+
+
+async def test_navigation_offers_only_what_the_role_may_open(login: LoginFactory) -> None:
+    agent = await login("agent")
+    text = (await agent.get("/console")).text
+    assert 'href="/console"' in text and 'href="/wallboard"' not in text
+    admin = await login("admin")
+    text = (await admin.get("/console")).text
+    assert 'href="/wallboard"' in text and 'href="/admin"' in text
+
+
+async def test_user_switches_own_language(client: httpx.AsyncClient,
+                                          login: LoginFactory) -> None:
+    r = await client.patch("/api/me/language", json={"language": "en"})
+    assert r.status_code == 401
+    agent = await login("agent", language="zh-CN")
+    assert "警情队列" in (await agent.get("/console")).text
+    r = await agent.patch("/api/me/language", json={"language": "en"})
+    assert r.status_code == 200 and r.json()["language"] == "en"
+    page = (await agent.get("/console")).text
+    assert "Alarm queue" in page and '<html lang="en">' in page
+    assert (await agent.get("/api/auth/me")).json()["user"]["language"] == "en"
+    bad = await agent.patch("/api/me/language", json={"language": "fr"})
+    assert bad.status_code == 422
+    admin = await login("admin")
+    audit = (await admin.get("/api/audit", params={"entity": "user"})).json()["items"]
+    assert any(e["actor"] == "agent" and e["after"]["language"] == "en" for e in audit)
+
+
+async def test_login_returns_to_the_page_asked_for(client: httpx.AsyncClient,
+                                                   login: LoginFactory) -> None:
+    await login("agent")  # creates the user
+    form = await client.get("/login?next=/incidents/9")
+    assert 'name="next" value="/incidents/9"' in form.text
+    csrf = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+    r = await client.post("/login", data={"username": "agent", "password": TEST_PASSWORD,
+                                          "csrf_token": csrf, "next": "/incidents/9"})
+    assert r.status_code == 303 and r.headers["location"] == "/incidents/9"
+    form = await client.get("/login")
+    csrf = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+    r = await client.post("/login", data={"username": "agent", "password": TEST_PASSWORD,
+                                          "csrf_token": csrf, "next": "//evil.example/"})
+    assert r.status_code == 303 and r.headers["location"] == "/"

@@ -1,0 +1,64 @@
+"""Which parts run in which role."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.services import Services
+from core.settings import Settings
+from vigil import roles
+
+
+async def _noop(services: Services) -> None:
+    return None
+
+
+def _part(name: str) -> roles.Part:
+    async def part(services: Services) -> None:
+        return None
+
+    part.__name__ = name
+    return part
+
+
+def test_parts_run_in_their_role_and_all() -> None:
+    dc09 = roles.tag(_part("dc09"), "receivers")
+    ami = roles.tag(_part("ami"), "cti", lease="cti")
+    agi = roles.tag(_part("agi"), "cti")
+    hub = roles.tag(_part("ws_hub"), "web")
+    untagged = _part("metrics")
+    parts = [dc09, ami, agi, hub, untagged]
+    names = {role: [s.name for s in roles.select(parts, role)] for role in roles.ROLES}
+    assert names == {
+        "receivers": ["dc09", "metrics"],
+        "cti": ["ami", "agi", "metrics"],
+        "web": ["ws_hub", "metrics"],
+        "all": ["dc09", "ami", "agi", "ws_hub", "metrics"],
+    }
+
+
+def test_lease_names() -> None:
+    settings = Settings(_env_file=None, ami_host="pbx1", ami_port=5038)  # type: ignore[call-arg]
+    ami = roles.spec_of(roles.tag(_part("ami"), "cti", lease="cti"))
+    timers = roles.spec_of(roles.tag(_part("timers"), "receivers", lease="alarm-timers"))
+    plain = roles.spec_of(_part("plain"))
+    assert roles.lease_name(ami, settings) == "cti:pbx1:5038"
+    assert roles.lease_name(timers, settings) == "alarm-timers"
+    assert roles.lease_name(plain, settings) is None
+
+
+def test_unknown_roles_are_refused() -> None:
+    with pytest.raises(ValueError):
+        roles.select([], "everything")
+    with pytest.raises(ValueError):
+        roles.tag(_part("x"), "all")
+
+
+def test_serve_command_takes_a_role() -> None:
+    from vigil.cli import build_parser
+
+    args = build_parser().parse_args(["serve", "--role", "cti"])
+    assert args.role == "cti"
+    assert build_parser().parse_args(["serve"]).role == "all"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--role", "pbx"])
