@@ -357,7 +357,8 @@ def a_atxfer(srv: AmiServer, s: Session, m: Message) -> Result:
     c = _chan(srv, m)
     if c is None:
         return [error(m, "Channel specified does not exist")]
-    return [ack(m, "Atxfer successfully queued")]
+    err = srv.engine.features.atxfer(c, m.get("Context") or c.context, m.get("Exten"))
+    return [error(m, err)] if err else [ack(m, "Atxfer successfully queued")]
 
 
 def a_park(srv: AmiServer, s: Session, m: Message) -> Result:
@@ -378,7 +379,7 @@ def a_parkedcalls(srv: AmiServer, s: Session, m: Message) -> Result:
     f = srv.engine.features
     out = [listack(m, "Parked calls will follow")]
     for space in sorted(f.parked):
-        out.append(_list_event(m, "ParkedCall", f._park_pairs(space)))
+        out.append(_list_event(m, "ParkedCall", f.park_pairs(f.parked[space], space)))
     n = len(out) - 1
     out.append(_complete(m, "ParkedCallsComplete", n, ("Total", str(n))))
     return out
@@ -431,7 +432,7 @@ def a_getvar(srv: AmiServer, s: Session, m: Message) -> Result:
     value = ""
     if c is not None:
         value = {"CALLERID(num)": c.cid_num, "CALLERID(name)": c.cid_name,
-                 "UNIQUEID": c.uniqueid, "CHANNEL": c.name}.get(var, c.variables.get(var, ""))
+                 "UNIQUEID": c.uniqueid, "CHANNEL": c.name}.get(var, c.get_var(var) or "")
     return [response(m, "Success", ("Variable", var), ("Value", value))]
 
 

@@ -64,7 +64,7 @@ def lookup(pbx: Pbx, name: str) -> str | None:
              "CONNECTEDLINE(name)": ch.con_name}
     if name in funcs:
         return funcs[name]
-    return ch.variables.get(name.lstrip("_"), ch.variables.get(name))
+    return ch.get_var(name)
 
 
 class AgiSession:

@@ -83,6 +83,25 @@ class Channel:
             (f"{p}Linkedid", self.linkedid),
         ]
 
+    def get_var(self, name: str) -> str | None:
+        """``${NAME}``: a variable set as NAME, _NAME or __NAME (the inheritance prefixes are
+        part of the stored name, not of the name dialplan reads)."""
+        bare = name.lstrip("_")
+        for key in (bare, "_" + bare, "__" + bare):
+            if key in self.variables:
+                return self.variables[key]
+        return None
+
+    def inherit_from(self, parent: Channel) -> None:
+        """ast_channel_inherit_variables: a channel created on behalf of ``parent`` (Dial,
+        Queue) gets its ``_VAR`` as ``VAR`` (one level only) and its ``__VAR`` as ``__VAR``
+        (passed on again). No VarSet events: Asterisk copies the list silently."""
+        for key, value in parent.variables.items():
+            if key.startswith("__"):
+                self.variables[key] = value
+            elif key.startswith("_"):
+                self.variables[key[1:]] = value
+
     @property
     def is_local(self) -> bool:
         return self.local_peer is not None or self.half != 0

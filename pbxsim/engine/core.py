@@ -58,6 +58,9 @@ class Engine:
         from .phones import install
 
         self.phones = install(self)
+        from .rtp import Rtcp
+
+        self.rtcp = Rtcp(self)
         self.prompt_duration: Callable[[str], float | None] = fixed_duration
         # FastAGI: where ``agi://host:port`` really connects (tests, the demo), and how many
         # sessions are waiting on their script (virtual time stands still for them)
@@ -150,9 +153,13 @@ class Engine:
                      ("LocalOptimization", "Yes" if a.extra.get("optimize") else "No")])
 
     def local_call(self, a: Channel) -> None:
-        """Place the call from ;1 to ;2: copy variables and caller id, LocalBridge, start ;2."""
+        """Place the call from ;1 to ;2: copy variables and caller id, LocalBridge, start ;2.
+        Variables ;1 inherited from its creator are copied silently (core_local copies the
+        whole list); ``var_order`` names those announced with VarSet (Originate's)."""
         b = a.local_peer
         assert b is not None
+        for k, v in a.variables.items():
+            b.variables.setdefault(k, v)
         for k, v in a.extra.get("var_order", list(a.variables.items())):
             self.set_var(b, k, v)
         if a.cid_num or a.cid_name:
@@ -231,15 +238,30 @@ class Engine:
             peer.extra["req_cause"] = cause
             self.chan_event("HangupRequest", peer, [("Cause", str(cause))])
             self.sched.call_later(0, self._notify_hangup, peer)
+        pre = ch.extra.pop("pre_hangup", None)
+        if pre is not None:  # a technology's last words (chan_pjsip's RTPAUDIOQOS variables)
+            pre()
         from .channels import CAUSE_TEXT
 
         self.chan_event("Hangup", ch, [("Cause", str(cause)),
                                        ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))])
         self.channels.pop(ch.name, None)
-        state = "INVALID" if ch.extra.get("invalid") else "NOT_INUSE"
+        state = "INVALID" if ch.extra.get("invalid") else self.local_device_state(ch)
         self.device_state(ch.device, state, force=True)
         for hook in list(ch.extra.get("after_hangup", [])):
             hook()
+
+    def local_device_state(self, gone: Channel) -> str:
+        """core_local's aggregate state for ``Local/exten@context``: in use while any other pair
+        for it still has its ;2 half (the caretaker) alive, else idle. The hanging-up pair
+        itself is not counted: Asterisk evaluates the state after both halves are gone."""
+        if not gone.is_local:
+            return "NOT_INUSE"
+        for c in self.channels.values():
+            if (c.half == 2 and not c.dead and c.device == gone.device and c is not gone
+                    and c is not gone.local_peer):
+                return "INUSE"
+        return "NOT_INUSE"
 
     def request_hangup(self, ch: Channel, cause: int = 16) -> None:
         """Hangup requested from outside (AMI Hangup, bridge peer gone): let the owner react."""
@@ -265,8 +287,10 @@ class Engine:
             self.hangup(ch)
 
     # -- bridges ------------------------------------------------------------------------
-    def bridge_create(self, technology: str = "simple_bridge") -> Bridge:
-        br = Bridge(uniqueid=self.uuid_factory(), technology=technology)
+    def bridge_create(self, technology: str = "simple_bridge", bridge_type: str = "basic",
+                      creator: str = "", name: str = "") -> Bridge:
+        br = Bridge(uniqueid=self.uuid_factory(), technology=technology,
+                    bridge_type=bridge_type, creator=creator, name=name)
         self.bridges[br.uniqueid] = br
         self.emit("BridgeCreate", "call,all", br.header())
         return br

@@ -23,6 +23,8 @@ def app_dial(pbx: Pbx, data: str) -> bool:
         eng.set_var(caller, "DIALSTATUS", "CHANUNAVAIL")
         return True
     a, b = eng.local_pair(dest, linkedid=caller.linkedid)
+    a.inherit_from(caller)
+    b.variables.update(a.variables)  # core_local hands ;1's whole list to ;2
     target = a.extra["dialstring"]
     eng.set_var(a, "DIALEDPEERNUMBER", target)
     a.appl, a.data = "AppDial", "(Outgoing Line)"

@@ -61,7 +61,7 @@ def expand(ch: Channel, text: str) -> str:
     """Substitute the variable forms the lab dialplan uses."""
 
     def if_default(m: re.Match[str]) -> str:
-        val = ch.variables.get(m.group(1), "")
+        val = ch.get_var(m.group(1)) or ""
         return val if val else m.group(2)
 
     text = _IF_DEFAULT.sub(if_default, text)
@@ -74,7 +74,7 @@ def expand(ch: Channel, text: str) -> str:
             return ch.context
         if name == "CALLERID(num)":
             return ch.cid_num
-        return ch.variables.get(name, "")
+        return ch.get_var(name) or ""
 
     return _VAR.sub(var, text)
 

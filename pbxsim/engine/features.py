@@ -8,7 +8,7 @@ import struct
 import wave
 from typing import TYPE_CHECKING, Any
 
-from .channels import Channel
+from .channels import Bridge, Channel
 
 if TYPE_CHECKING:
     from .core import Engine
@@ -19,103 +19,284 @@ class Features:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.parked: dict[int, dict[str, Any]] = {}
+        self.lot: Bridge | None = None
+        self.context = "parkedcalls"
         self.park_range = range(701, 721)
         self.parkinglot = "default"
         self.recordings: dict[str, dict[str, Any]] = {}
 
     # -- Park ------------------------------------------------------------------------------
+    def _lot_bridge(self) -> Bridge:
+        """The parking lot's holding bridge: created on first use and kept (res_parking keeps
+        it for the lot's lifetime; the capture shows no BridgeDestroy)."""
+        if self.lot is None or self.lot.uniqueid not in self.engine.bridges:
+            self.lot = self.engine.bridge_create("holding_bridge", bridge_type="parking",
+                                                 creator="Parking", name=self.parkinglot)
+        return self.lot
+
     def park(self, ch: Channel, timeout: float = 45.0, parker: Channel | None = None) -> int:
+        """Park ``ch`` (AMI Park): it moves from its bridge into the lot's holding bridge; the
+        application it runs (Queue in the lab) keeps the channel, so its AgentComplete comes
+        only when the parked caller hangs up."""
         eng = self.engine
         space = next(s for s in self.park_range if s not in self.parked)
+        old = ch.bridge
         peer = eng.bridge_peer(ch)
-        if ch.bridge is not None:
-            finish = ch.extra.get("queue_finish")
-            if finish is not None:
-                finish("transfer")
-            br = ch.bridge
+        if peer is not None:
+            eng.set_var(ch, "BLINDTRANSFER", peer.name)
+        lot = self._lot_bridge()
+        if old is not None:
             if peer is not None:
-                eng.set_var(ch, "BRIDGEPEER", "")
+                eng.set_var(ch, "BLINDTRANSFER", peer.name)
             eng.bridge_leave(ch)
-            if ch.pbx is not None:
-                ch.pbx.cleanup = None
-                ch.pbx.bridged = False
-            eng.dissolve_after(br)
-        lot = eng.bridge_create("holding_bridge")
-        eng.bridge_enter(lot, ch)
-        eng.chan_event("MusicOnHoldStart", ch, [("Class", "default")])
-        rec = {"ch": ch, "since": eng.sched.now(), "timeout": timeout, "lot": lot,
-               "parker": (parker.name if parker else "")}
+        rec: dict[str, Any] = {"ch": ch, "since": eng.sched.now(), "timeout": timeout,
+                               "parker": parker.device if parker else ""}
         self.parked[space] = rec
-        eng.emit("ParkedCall", "call,all", self._park_pairs(space))
+        eng.emit("ParkedCall", "call,all", self.park_pairs(rec, space))
+        eng.device_state(f"park:{space}@{self.context}", "INUSE")
+        eng.bridge_enter(lot, ch)
+        if old is not None:
+            eng.set_var(ch, "BLINDTRANSFER", "")
+            eng.set_var(ch, "BRIDGEPEER", "")
+        eng.chan_event("MusicOnHoldStart", ch, [("Class", "default")])
+        if old is not None:
+            # the party left behind is alone in a basic bridge: it leaves and is hung up
+            left = list(old.channels)
+            for other in left:
+                eng.set_var(other, "BRIDGEPEER", "")
+                eng.bridge_leave(other)
+            eng.bridge_destroy(old)
+            for other in left:
+                other.on_hangup = None
+                eng.hangup(other, 16)
         rec["timer"] = eng.sched.call_later(timeout, self._park_timeout, space)
         if ch.pbx is not None:
             ch.pbx.cleanup = lambda: self._giveup(space)
+            ch.pbx.bridged = True
+        else:
+            ch.on_hangup = lambda: self._giveup(space)
         return space
 
-    def _park_pairs(self, space: int) -> list[tuple[str, str]]:
-        rec = self.parked[space]
+    def park_pairs(self, rec: dict[str, Any], space: int) -> list[tuple[str, str]]:
+        """ParkedCall* headers; timeout and duration from whole-second wall clocks, as
+        res_parking computes them (remaining time, not the configured one)."""
         ch: Channel = rec["ch"]
+        now, since = int(self.engine.sched.now()), int(rec["since"])
         return ch.snapshot("Parkee") + [
             ("ParkerDialString", rec["parker"]), ("Parkinglot", self.parkinglot),
-            ("ParkingSpace", str(space)), ("ParkingTimeout", str(int(rec["timeout"]))),
-            ("ParkingDuration", str(int(self.engine.sched.now() - rec["since"])))]
+            ("ParkingSpace", str(space)),
+            ("ParkingTimeout", str(since + int(rec["timeout"]) - now)),
+            ("ParkingDuration", str(now - since))]
 
-    def _unpark(self, space: int, event: str) -> Channel:
+    def _unpark(self, space: int) -> tuple[dict[str, Any], Channel]:
+        """Leave the lot: music stops, the app that owns the channel (Queue) completes."""
         eng = self.engine
-        rec = self.parked[space]
+        rec = self.parked.pop(space)
         ch: Channel = rec["ch"]
-        eng.emit(event, "call,all", self._park_pairs(space))
         rec["timer"].cancel()
-        del self.parked[space]
         eng.chan_event("MusicOnHoldStop", ch)
+        finish = ch.extra.pop("queue_finish", None)
+        if finish is not None:
+            finish("caller")
+        eng.device_state(f"park:{space}@{self.context}", "NOT_INUSE")
         eng.bridge_leave(ch)
-        eng.bridge_destroy(rec["lot"])
-        return ch
+        after = ch.extra.pop("queue_after_bridge", None)
+        if after is not None:
+            after()
+        return rec, ch
 
-    def _giveup(self, space: int) -> None:
-        ch = self._unpark(space, "ParkedCallGiveUp")
+    def _end(self, ch: Channel) -> None:
         if ch.pbx is not None:
-            ch.pbx.end()
-
-    def _park_timeout(self, space: int) -> None:
-        ch = self._unpark(space, "ParkedCallTimeOut")
-        if ch.pbx is not None:
+            ch.pbx.bridged = False
             ch.pbx.end()
         else:
             self.engine.hangup(ch)
 
+    def _giveup(self, space: int) -> None:
+        """The parked caller hung up: ParkedCallGiveUp follows its Hangup (the capture's order)."""
+        rec, ch = self._unpark(space)
+        self._end(ch)
+        self.engine.emit("ParkedCallGiveUp", "call,all", self.park_pairs(rec, space))
+
+    def _park_timeout(self, space: int) -> None:
+        """Not in the captures: the lab's calls never timed out. pbxsim ends the call (it does
+        not dial the parker back as comebacktoorigin would)."""
+        rec = self.parked[space]
+        self.engine.emit("ParkedCallTimeOut", "call,all", self.park_pairs(rec, space))
+        _, ch = self._unpark(space)
+        self._end(ch)
+
     # -- transfer ------------------------------------------------------------------------
     def blind_transfer(self, ch: Channel, context: str, exten: str) -> str:
-        """``ch`` (the transferer) sends its bridge peer to exten@context."""
+        """``ch`` (the transferer) sends its bridge peer to exten@context.
+
+        The capture's order: the transferer is taken off hold, both parties learn
+        BLINDTRANSFER, the transferer loses its BRIDGEPEER, then BlindTransfer and (for a
+        queue call) AgentComplete; the transferee's context changes while it is still in the
+        bridge (a Newexten still naming Queue), then it leaves and the queue app's timing
+        variables are set before the dialplan resumes at the target."""
         eng = self.engine
         peer = eng.bridge_peer(ch)
         if peer is None or ch.bridge is None:
             return "Transfer invalid"
         br = ch.bridge
+        eng.chan_event("Unhold", ch)
+        eng.set_var(ch, "BLINDTRANSFER", peer.name)
+        eng.set_var(peer, "BLINDTRANSFER", ch.name)
+        eng.set_var(ch, "BRIDGEPEER", "")
         eng.emit("BlindTransfer", "call,all", [("Result", "Success")] + ch.snapshot("Transferer")
                  + peer.snapshot("Transferee") + br.header()
                  + [("IsExternal", "Yes"), ("Context", context), ("Extension", exten)])
         qc = peer.extra.get("queue_call") or ch.extra.get("queue_call")
+        queue_start: float | None = None
         if qc is not None:
             q, att, info = qc
+            queue_start = att.entry.start
             eng.queue_log(peer.uniqueid, q.cfg.name, att.member.name, "BLINDTRANSFER", exten,
                           context, int(info["hold"]),
                           int(eng.sched.now() - info["connected"]), att.entry.orig_pos)
             finish = peer.extra.get("queue_finish")
             if finish is not None:
                 finish("transfer")
-        eng.set_var(ch, "BRIDGEPEER", "")
         eng.bridge_leave(ch)
         eng.hangup(ch, 16)
         target = peer
         if target.half == 1 and target.pbx is None:
             return ""
         eng.set_var(target, "BRIDGEPEER", "")
+        in_app = target.pbx is not None and not target.pbx.finished
+        if in_app:
+            # the bridge's after-goto moves the channel while its app (Queue) still runs
+            target.context, target.exten = context, exten
+            eng.chan_event("Newexten", target, [("Extension", exten),
+                                                ("Application", target.appl),
+                                                ("AppData", target.data)], "dialplan,all")
         eng.bridge_leave(target)
         eng.bridge_destroy(br)
+        if queue_start is not None:
+            target.extra.pop("queue_call", None)
+            target.extra.pop("queue_finish", None)
+            dialed = eng.sched.now() - queue_start
+            eng.set_var(target, "DIALEDTIME", str(int(dialed)))
+            eng.set_var(target, "DIALEDTIME_MS", str(int(dialed * 1000)))
+            eng.set_var(target, "ANSWEREDTIME", "0")
+            eng.set_var(target, "ANSWEREDTIME_MS", "0")
         if target.pbx is not None:
-            target.pbx.goto(context, exten, 1)
+            # the explicit goto lands on priority 1, then the app's return moves past it
+            target.pbx.goto(context, exten, 2 if in_app else 1)
         return ""
+
+    # -- attended transfer (AMI Atxfer) ------------------------------------------------------
+    def atxfer(self, ch: Channel, context: str, exten: str) -> str:
+        """The atxfer feature on ``ch`` (the transferer), as bridge_basic runs it: the peer is
+        held in the original bridge, the transferer moves to a new bridge and calls
+        exten@context there; when the transferer hangs up after the target answered, the
+        target joins the held party (AttendedTransfer, DestType=Bridge). Not in the lab
+        captures: the order follows Asterisk's attended-transfer state machine."""
+        eng = self.engine
+        peer = eng.bridge_peer(ch)
+        if peer is None or ch.bridge is None:
+            return "Channel is not in a bridge"
+        if not eng.dialplan.exists(context, exten):
+            return "Extension does not exist"
+        orig = ch.bridge
+        eng.chan_event("Hold", peer)
+        eng.chan_event("MusicOnHoldStart", peer, [("Class", "default")])
+        eng.set_var(ch, "BRIDGEPEER", "")
+        eng.bridge_leave(ch)
+        consult = eng.bridge_create()
+        eng.bridge_enter(consult, ch)
+        a, b = eng.local_pair(f"Local/{exten}@{context}", linkedid=ch.linkedid)
+        a.inherit_from(ch)
+        b.variables.update(a.variables)
+        a.cid_num, a.cid_name = ch.cid_num, ch.cid_name
+        a.extra["var_order"] = []
+        eng.local_call(a)
+        eng.emit("DialBegin", "call,all", ch.snapshot() + a.snapshot("Dest")
+                 + [("DialString", f"{exten}@{context}")])
+        st: dict[str, Any] = {"answered": False}
+
+        def answered() -> None:
+            st["answered"] = True
+            eng.emit("DialEnd", "call,all", ch.snapshot() + a.snapshot("Dest")
+                     + [("DialStatus", "ANSWER")])
+            eng.bridge_enter(consult, a)
+            eng.set_var(ch, "BRIDGEPEER", a.name)
+            eng.set_var(a, "BRIDGEPEER", ch.name)
+
+        def target_gone() -> None:  # the target hung up or never answered: back to the peer
+            if not st["answered"]:
+                eng.emit("DialEnd", "call,all", ch.snapshot() + a.snapshot("Dest")
+                         + [("DialStatus", "CANCEL")])
+            else:
+                eng.bridge_leave(a)
+            eng.hangup(a, 16)
+            eng.bridge_leave(ch)
+            eng.bridge_destroy(consult)
+            eng.chan_event("MusicOnHoldStop", peer)
+            eng.chan_event("Unhold", peer)
+            eng.bridge_enter(orig, ch)
+            ch.on_hangup = st.get("transferer_on_hangup")
+
+        def transferer_gone() -> None:
+            if not st["answered"]:
+                target_gone()
+                eng.request_hangup(ch)
+                return
+            self._atxfer_complete(ch, peer, a, orig, consult)
+
+        a.on_answer = answered
+        a.on_hangup = target_gone
+        st["transferer_on_hangup"] = ch.on_hangup
+        ch.on_hangup = transferer_gone
+        from .dialplan import Pbx
+
+        Pbx(eng, b, b.context, b.exten, 1).start()
+        return ""
+
+    def _atxfer_complete(self, ch: Channel, peer: Channel, target: Channel, orig: Bridge,
+                         consult: Bridge) -> None:
+        eng = self.engine
+        eng.emit("AttendedTransfer", "call,all", [("Result", "Success")]
+                 + ch.snapshot("OrigTransferer") + _prefixed(orig.header(), "Orig")
+                 + ch.snapshot("SecondTransferer") + _prefixed(consult.header(), "Second")
+                 + [("DestType", "Bridge"), ("DestBridgeUniqueid", orig.uniqueid)]
+                 + peer.snapshot("Transferee") + target.snapshot("TransferTarget")
+                 + [("IsExternal", "No")])
+        qc = peer.extra.get("queue_call")
+        if qc is not None:
+            q, att, info = qc
+            eng.queue_log(peer.uniqueid, q.cfg.name, att.member.name, "ATTENDEDTRANSFER",
+                          "BRIDGE", orig.uniqueid, int(info["hold"]),
+                          int(eng.sched.now() - info["connected"]), att.entry.orig_pos)
+            finish = peer.extra.get("queue_finish")
+            if finish is not None:
+                finish("transfer")
+        # the target moves into the transferee's bridge; the transferer is hung up
+        eng.set_var(ch, "BRIDGEPEER", "")
+        eng.bridge_leave(target)
+        eng.bridge_leave(ch)
+        eng.bridge_destroy(consult)
+        eng.hangup(ch, 16)
+        eng.chan_event("MusicOnHoldStop", peer)
+        eng.chan_event("Unhold", peer)
+        eng.bridge_enter(orig, target)
+        eng.set_var(peer, "BRIDGEPEER", target.name)
+        eng.set_var(target, "BRIDGEPEER", peer.name)
+
+        def target_gone() -> None:
+            eng.set_var(target, "BRIDGEPEER", "")
+            eng.set_var(peer, "BRIDGEPEER", "")
+            eng.bridge_leave(target)
+            eng.hangup(target, 16)
+            eng.bridge_leave(peer)
+            eng.bridge_destroy(orig)
+            if peer.pbx is not None:
+                peer.pbx.resume()
+            else:
+                eng.hangup(peer, 16)
+
+        target.on_hangup = target_gone
 
     # -- ChanSpy -------------------------------------------------------------------------
     def app_chanspy(self, pbx: Pbx, data: str) -> bool:
@@ -181,6 +362,10 @@ class Features:
         write_wav(rec["path"], seconds)
         self.engine.chan_event("MixMonitorStop", ch)
         return True
+
+
+def _prefixed(pairs: list[tuple[str, str]], prefix: str) -> list[tuple[str, str]]:
+    return [(prefix + k, v) for k, v in pairs]
 
 
 def write_wav(path: str, seconds: float, rate: int = 8000) -> None:

@@ -59,6 +59,9 @@ class Phones:
         self.trunk: dict[str, TrunkScript] = {}
         self.trunk_default = TrunkScript()
         self.listeners: list[Callable[[str, str, Channel], None]] = []
+        # PJSIP endpoints (pjsip.conf: endpoint -> context) and their channels (ringing or up)
+        self.endpoints: dict[str, str] = {"1101": "agent-phones"}
+        self.endpoint_legs: dict[str, list[Channel]] = {}
 
     # -- configuration ----------------------------------------------------------------------
     def add_phone(self, exten: str, auto_answer: float | None = None,
@@ -73,7 +76,9 @@ class Phones:
 
     # -- control (the console's softphone in demo mode) -------------------------------------
     def ringing(self) -> list[Ringing]:
-        out = []
+        out = [Ringing(ep, c.name, c.con_num, c.con_name)
+               for ep, chans in self.endpoint_legs.items() for c in chans
+               if c.state != UP and not c.dead]
         for exten, legs in self.live.items():
             for pbx in legs:
                 if pbx.ch.state == RING and not pbx.ch.dead:
@@ -84,12 +89,41 @@ class Phones:
                                        name or pbx.ch.cid_name))
         return out
 
+    # -- PJSIP endpoints (the console's WebRTC softphone) -----------------------------------
+    def endpoint_ringing(self, endpoint: str, ch: Channel) -> None:
+        """A ``PJSIP/<endpoint>-…`` channel rings; it is answered by ``answer(endpoint)`` or,
+        when configured, after the auto-answer delay (the lab's browser answered after 1 s)."""
+        legs = self.endpoint_legs.setdefault(endpoint, [])
+        legs.append(ch)
+        ch.extra.setdefault("after_hangup", []).append(lambda: legs.remove(ch))
+        cfg = self.config.get(endpoint, self.default)
+        if cfg.auto_answer is not None:
+            ch.extra["answer_timer"] = self.engine.later(cfg.auto_answer, self._answer_endpoint,
+                                                         ch)
+
+    def _answer_endpoint(self, ch: Channel) -> None:
+        timer = ch.extra.pop("answer_timer", None)
+        if timer is not None:
+            timer.cancel()
+        if ch.dead or ch.state == UP:
+            return
+        self.engine.answer(ch)
+        self.engine.rtcp.start(ch)
+
+    def _endpoint_leg(self, endpoint: str, up: bool) -> Channel | None:
+        return next((c for c in self.endpoint_legs.get(endpoint, [])
+                     if not c.dead and (c.state == UP) == up), None)
+
     def _leg(self, exten: str, state: int) -> Pbx | None:
         return next((p for p in self.live.get(exten, []) if p.ch.state == state
                      and not p.ch.dead and not p.finished), None)
 
     def answer(self, exten: str) -> bool:
         """Answer the phone's ringing call; False when nothing rings there."""
+        leg = self._endpoint_leg(exten, up=False)
+        if leg is not None:
+            self._answer_endpoint(leg)
+            return True
         pbx = self._leg(exten, RING)
         if pbx is None:
             return False
@@ -98,6 +132,10 @@ class Phones:
 
     def hangup(self, exten: str) -> bool:
         """Hang up the phone's call (answered first, else a ringing one)."""
+        leg = self._endpoint_leg(exten, up=True) or self._endpoint_leg(exten, up=False)
+        if leg is not None:
+            self.engine.request_hangup(leg)
+            return True
         pbx = self._leg(exten, UP) or self._leg(exten, RING)
         if pbx is None:
             return False

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .channels import RINGING as RINGING_STATE
 from .channels import Channel, Pairs
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class Attempt:
     b: Channel
     started: float
     timer: Any = None
+    queue: Any = None  # set for PJSIP members, whose status the attempt drives
 
 
 @dataclass(eq=False)
@@ -157,6 +159,8 @@ class QueueManager:
             return "Unable to remove interface: Not there"
         q.members.remove(m)
         self._member_event("QueueMemberRemoved", q, m)
+        # a paused member's pause device is cleared when it leaves (status_snapshot's Bob)
+        self.engine.device_state(f"Queue:{q.cfg.name}_pause_{interface}", "NOT_INUSE")
         self.engine.queue_log("MANAGER", q.cfg.name, m.name, "REMOVEMEMBER", "")
         self._avail_state(q)
         if q.cfg.leavewhenempty and not q.members:
@@ -291,7 +295,12 @@ class QueueManager:
     def _call_member(self, q: Queue, entry: Entry, m: Member) -> None:
         eng, caller = self.engine, entry.ch
         m.ringing = True
+        if m.interface.upper().startswith("PJSIP/"):
+            self._call_endpoint(q, entry, m)
+            return
         a, b = eng.local_pair(m.interface, linkedid=caller.linkedid)
+        a.inherit_from(caller)
+        b.variables.update(a.variables)  # core_local hands ;1's whole list to ;2
         a.cid_num, a.cid_name = caller.cid_num, caller.cid_name
         a.extra["answer_exten"] = caller.exten
         a.appl, a.data = "AppQueue", "(Outgoing Line)"
@@ -317,6 +326,45 @@ class QueueManager:
 
         Pbx(eng, b, b.context, b.exten, 1).start()
 
+    def _call_endpoint(self, q: Queue, entry: Entry, m: Member) -> None:
+        """Ring a PJSIP member (the WebRTC softphone): one real channel, no Local pair, no
+        dialplan on it; its device state drives the member's status (6 ringing, 2 in use)."""
+        eng, caller = self.engine, entry.ch
+        endpoint = m.interface.split("/", 1)[1]
+        context = eng.phones.endpoints.get(endpoint, "default")
+        a = eng.simple_channel(f"PJSIP/{endpoint}", context, "s", linkedid=caller.linkedid)
+        a.inherit_from(caller)
+        a.cid_num, a.cid_name = caller.cid_num, caller.cid_name
+        a.appl, a.data = "AppQueue", "(Outgoing Line)"
+        eng.chan_event("Newexten", a, [("Extension", a.exten), ("Application", "AppQueue"),
+                                       ("AppData", "(Outgoing Line)")], "dialplan,all")
+        eng.set_callerid(a, caller.cid_num, caller.cid_name)
+        eng.set_var(a, "DIALEDPEERNUMBER", endpoint)
+        att = Attempt(entry, m, a, a, eng.sched.now(), queue=q)
+        entry.attempts.append(att)
+        eng.emit("AgentCalled", "agent,all", caller.snapshot() + a.snapshot("Dest")
+                 + [("Queue", q.cfg.name), ("Interface", m.interface), ("MemberName", m.name)])
+        eng.emit("DialBegin", "call,all", caller.snapshot() + a.snapshot("Dest")
+                 + [("DialString", m.interface)])
+        # the endpoint reports 180 Ringing
+        a.exten = caller.exten
+        eng.newstate(a, RINGING_STATE)
+        eng.chan_event("Newexten", a, [("Extension", a.exten), ("Application", "AppQueue"),
+                                       ("AppData", "(Outgoing Line)")], "dialplan,all")
+        eng.set_connected(a, caller.cid_num, caller.cid_name)
+        eng.emit("DialState", "call,all", caller.snapshot() + a.snapshot("Dest")
+                 + [("DialStatus", "RINGING")])
+        m.status = RINGING
+        self._member_event("QueueMemberStatus", q, m)
+        self._avail_state(q)
+        eng.device_state(a.device, "RINGING")
+        a.extra["endpoint_member"] = True
+        a.on_answer = lambda: self._connect(q, att)
+        a.on_hangup = lambda: self._ring_failed(q, att, "CHANUNAVAIL")
+        a.on_busy = lambda cause: self._ring_failed(q, att, "BUSY")
+        att.timer = eng.sched.call_later(q.cfg.timeout, self._ring_timeout, q, att)
+        eng.phones.endpoint_ringing(endpoint, a)
+
     def _end_attempt(self, att: Attempt, status: str, twice: bool = False) -> None:
         eng = self.engine
         if att.timer is not None:
@@ -329,6 +377,12 @@ class QueueManager:
         if twice:
             eng.emit("DialEnd", "call,all", pairs + [("DialStatus", "CANCEL")])
         att.a.on_answer = att.a.on_hangup = None
+        if att.a.extra.get("endpoint_member") and not att.a.dead:
+            eng.hangup(att.a, 0)
+            att.member.status = NOT_INUSE
+            if isinstance(att.queue, Queue):
+                self._member_event("QueueMemberStatus", att.queue, att.member)
+            return
         if not att.a.dead:
             att.a.exten = att.a.extra.pop("answer_exten", att.a.exten)
             eng.hangup(att.a, 0)
@@ -387,12 +441,14 @@ class QueueManager:
             att.timer.cancel()
         m.ringing = False
         entry.attempts = []
-        eng.chan_event("Newexten", a, [("Extension", a.exten), ("Application", "AppQueue"),
-                                       ("AppData", "(Outgoing Line)")], "dialplan,all")
-        eng.set_connected(a, caller.cid_num, caller.cid_name)
-        m.status = INUSE
-        self._member_event("QueueMemberStatus", q, m)
-        self._avail_state(q)
+        endpoint = bool(a.extra.get("endpoint_member"))
+        if not endpoint:
+            eng.chan_event("Newexten", a, [("Extension", a.exten), ("Application", "AppQueue"),
+                                           ("AppData", "(Outgoing Line)")], "dialplan,all")
+            eng.set_connected(a, caller.cid_num, caller.cid_name)
+            m.status = INUSE
+            self._member_event("QueueMemberStatus", q, m)
+            self._avail_state(q)
         eng.emit("DialEnd", "call,all", caller.snapshot() + a.snapshot("Dest")
                  + [("DialStatus", "ANSWER")])
         self._stop_moh(caller)
@@ -400,6 +456,9 @@ class QueueManager:
         hold = now - entry.start
         ring = now - att.started
         eng.set_var(caller, "QUEUEPOSITION", str(pos))
+        if endpoint:  # the endpoint's device went from ringing to in use
+            m.status = INUSE
+            self._member_event("QueueMemberStatus", q, m)
         eng.set_var(caller, "QUEUEWAIT", str(int(hold)))
         eng.set_var(caller, "QUEUEWAIT_MS", str(int(hold * 1000)))
         q.holdtime = (q.holdtime * 3 + hold) / 4 if q.completed else hold
@@ -409,6 +468,8 @@ class QueueManager:
         eng.queue_log(caller.uniqueid, q.cfg.name, m.name, "CONNECT", int(hold), a.uniqueid,
                       int(ring))
         br = eng.bridge_two(a, caller)
+        if endpoint:  # bridged with a SIP channel, the caller learns its Call-ID
+            eng.set_var(caller, "BRIDGEPVTCALLID", eng.uuid_factory())
         entry.pbx.bridged = True
         m.in_call = False
         info = {"connected": now, "hold": hold, "done": False}
@@ -443,19 +504,32 @@ class QueueManager:
             eng.set_var(caller, "DIALEDTIME_MS", str(int((t - entry.start) * 1000)))
 
         def caller_gone() -> None:
-            finish("caller")
+            # app_queue publishes AgentComplete from its stasis router, racing the caller's
+            # own hangup. Alone, the router wins (queue_answered, recording, whisper...); with
+            # other callers waiting in the queue (status_snapshot, where the waiting caller
+            # hung up in the same moment) it falls behind the caller's Hangup, and the event
+            # then lacks the caller's snapshot. pbxsim picks the order by that condition.
+            late = bool(q.callers)
+            if not late:
+                finish("caller")
             eng.set_var(caller, "BRIDGEPEER", "")
+            if caller.variables.get("BRIDGEPVTCALLID"):
+                eng.set_var(caller, "BRIDGEPVTCALLID", "")
             if not a.dead:
                 eng.set_var(a, "BRIDGEPEER", "")
             eng.bridge_leave(caller)
             answered_vars()
             entry.pbx.end()
+            if late:
+                finish("caller")
             eng.dissolve_after(br)
 
         def agent_gone() -> None:
             finish("agent")
             eng.set_var(a, "BRIDGEPEER", "")
             eng.set_var(caller, "BRIDGEPEER", "")
+            if caller.variables.get("BRIDGEPVTCALLID"):
+                eng.set_var(caller, "BRIDGEPVTCALLID", "")
             eng.bridge_leave(a)
             eng.hangup(a, 16)
             eng.bridge_leave(caller)
@@ -467,9 +541,15 @@ class QueueManager:
         entry.pbx.cleanup = caller_gone
         a.on_hangup = agent_gone
         caller.extra["queue_finish"] = finish
+        caller.extra["queue_after_bridge"] = answered_vars
         b = att.b
 
         def member_free() -> None:
+            if not info["done"]:
+                # the caller is still in Queue (parked): app_queue's update_status starts the
+                # wrap-up when the device goes idle, so the queue does not turn available
+                m.lastcall = eng.sched.now()
+                m.wrapup_until = m.lastcall + q.cfg.wrapuptime
             m.status = NOT_INUSE
             self._member_event("QueueMemberStatus", q, m)
             self._avail_state(q)
