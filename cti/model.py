@@ -434,7 +434,9 @@ class CtiModel:
     def _varset(self, msg: Mapping[str, str], t: float) -> None:
         name = msg.get("Variable", "")
         if name not in self._VARS:
-            return
+            name = name.lstrip("_")  # inheritable forms: ``_VIGIL_IVR_PATH``, ``__VIGIL_...``
+            if name not in self._VARS:
+                return
         chan = self.channels.get(msg.get("Uniqueid", ""))
         if chan is not None:
             self._setvar(chan, name, msg.get("Value", ""))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 
 def register(sub: Any) -> None:  # argparse's _SubParsersAction is private
     """Add each package's sub-commands; kept apart so cli.py stays small."""
-    _ = argparse  # placeholder until packages register commands
+    from cti import cli as cti_cli
+
+    cti_cli.register(sub)  # replay-ami, import-queue-log

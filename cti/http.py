@@ -1,0 +1,265 @@
+"""REST for calls, queue statistics and the console's call controls.
+
+Roles: every logged-in user (agents and up) may list and read call records and use their own
+phone's controls; supervisors (and admins) see live queue and agent state and statistics, and may
+listen / whisper / barge. Live views and commands need the CTI part running on this node
+(``services.extra["cti"]``), else 503.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.deps import db_session, get_services, require_role
+from core.models import Role, User
+from core.services import Services
+from cti import stats
+from cti.ami_client import AmiActionFailed, AmiConnectionLost, AmiError, AmiTimeout
+from cti.service import CtiError, CtiService
+from cti.store import (
+    CallFilter,
+    get_record,
+    list_records,
+    record_json,
+    records_between,
+    spy_sessions,
+)
+
+router = APIRouter(prefix="/api", tags=["calls and queues"])
+
+agent_only = require_role(Role.agent)
+supervisor_only = require_role(Role.supervisor)
+
+
+def _cti(services: Services = Depends(get_services)) -> CtiService:
+    found = services.extra.get("cti")
+    if not isinstance(found, CtiService):
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the CTI is not running")
+    return found
+
+
+def _filter(since: datetime | None, until: datetime | None, queue: str | None,
+            agent: str | None, direction: str | None, outcome: str | None,
+            number: str | None, incident_id: str | None = None) -> CallFilter:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"{name} needs a time zone (e.g. 2026-01-05T09:00:00Z)")
+    return CallFilter(since=since, until=until, queue=queue, agent=agent, direction=direction,
+                      outcome=outcome, number=number, incident_id=incident_id)
+
+
+Direction = Literal["inbound", "outbound", "internal"]
+
+
+@router.get("/calls")
+async def list_calls(
+    since: datetime | None = None, until: datetime | None = None,
+    queue: str | None = None, agent: str | None = None, direction: Direction | None = None,
+    outcome: str | None = None, number: str | None = None, incident_id: str | None = None,
+    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    session: AsyncSession = Depends(db_session), user: User = Depends(agent_only),
+) -> dict[str, Any]:
+    """Call records, newest first; ``number`` matches caller or called number (digits)."""
+    f = _filter(since, until, queue, agent, direction, outcome, number, incident_id)
+    rows, total = await list_records(session, f, limit=limit, offset=offset)
+    return {"items": [record_json(r) for r in rows], "total": total, "limit": limit,
+            "offset": offset}
+
+
+@router.get("/calls/{record_id}")
+async def read_call(record_id: int, session: AsyncSession = Depends(db_session),
+                    user: User = Depends(agent_only)) -> dict[str, Any]:
+    row = await get_record(session, record_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"call record {record_id} not found")
+    return {**record_json(row), "spy_sessions_stored": await spy_sessions(session, row.id)}
+
+
+@router.get("/stats/calls")
+async def call_stats(
+    since: datetime | None = None, until: datetime | None = None,
+    group: Literal["interval", "queue", "agent"] = "interval",
+    interval: int = Query(900, ge=60, le=86400 * 31), queue: str | None = None,
+    agent: str | None = None, threshold: float = Query(20.0, ge=0),
+    exclude_short_abandons: bool = True, short_abandon_seconds: float = Query(5.0, ge=0),
+    wrapup_seconds: float = Query(0.0, ge=0),
+    session: AsyncSession = Depends(db_session), user: User = Depends(supervisor_only),
+) -> dict[str, Any]:
+    """Historical figures from stored records (formulas in cti.stats and the README)."""
+    f = _filter(since, until, queue, agent, None, None, None)
+    records = await records_between(session, f)
+    cfg = stats.StatsConfig(threshold_seconds=threshold,
+                            exclude_short_abandons=exclude_short_abandons,
+                            short_abandon_seconds=short_abandon_seconds,
+                            wrapup_seconds=wrapup_seconds)
+    groups: dict[Any, Any]
+    if group == "queue":
+        groups = stats.by_queue(records, cfg)
+    elif group == "agent":
+        groups = stats.by_agent(records, cfg)
+    else:
+        groups = {datetime.fromtimestamp(k, UTC).isoformat(): v
+                  for k, v in stats.by_interval(records, interval, cfg).items()}
+    return {"group": group, "interval": interval if group == "interval" else None,
+            "groups": groups, "total": stats.summarize(records, cfg)}
+
+
+@router.get("/queues/live")
+async def queues_live(cti: CtiService = Depends(_cti),
+                      user: User = Depends(supervisor_only)) -> dict[str, Any]:
+    """Per queue: callers waiting, longest wait, agents by state, today's SL/ASA/AHT/abandons."""
+    return {"items": cti.queues(), "connection": cti.status()}
+
+
+@router.get("/cti/queues")
+async def cti_queues(cti: CtiService = Depends(_cti),
+                     user: User = Depends(supervisor_only)) -> dict[str, Any]:
+    return {"items": cti.queues()}
+
+
+@router.get("/cti/agents")
+async def cti_agents(cti: CtiService = Depends(_cti),
+                     user: User = Depends(supervisor_only)) -> dict[str, Any]:
+    return {"items": cti.agents()}
+
+
+@router.get("/cti/status")
+async def cti_status(cti: CtiService = Depends(_cti),
+                     user: User = Depends(supervisor_only)) -> dict[str, Any]:
+    return cti.status()
+
+
+# ---------------------------------------------------------------------- the console's controls
+
+
+class LoginBody(BaseModel):
+    queues: list[str] | None = None
+    paused: bool = False
+    reason: str | None = Field(None, max_length=64)
+
+
+class PauseBody(BaseModel):
+    reason: str | None = Field(None, max_length=64)
+    queue: str | None = None
+
+
+class DialBody(BaseModel):
+    number: str = Field(min_length=1, max_length=32)
+
+
+class TransferBody(BaseModel):
+    exten: str = Field(min_length=1, max_length=32, pattern=r"^[0-9*#+]+$")
+    attended: bool = False
+
+
+class DigitsBody(BaseModel):
+    digits: str = Field(min_length=1, max_length=32)
+
+
+class ParkedBody(BaseModel):
+    space: str = Field(min_length=1, max_length=16, pattern=r"^[0-9]+$")
+
+
+class SpyBody(BaseModel):
+    agent_user_id: int
+    mode: Literal["listen", "whisper", "barge"]
+
+
+async def _run(coro: Any) -> dict[str, Any]:
+    try:
+        result = await coro
+    except CtiError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except AmiActionFailed as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except (AmiTimeout, AmiConnectionLost) as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    except AmiError as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    return {"ok": True, "result": result}
+
+
+@router.post("/cti/login")
+async def cti_login(body: LoginBody, cti: CtiService = Depends(_cti),
+                    user: User = Depends(agent_only)) -> dict[str, Any]:
+    return await _run(cti.login(user.id, body.queues, paused=body.paused, reason=body.reason))
+
+
+@router.post("/cti/logout")
+async def cti_logout(cti: CtiService = Depends(_cti),
+                     user: User = Depends(agent_only)) -> dict[str, Any]:
+    return await _run(cti.logout(user.id))
+
+
+@router.post("/cti/pause")
+async def cti_pause(body: PauseBody, cti: CtiService = Depends(_cti),
+                    user: User = Depends(agent_only)) -> dict[str, Any]:
+    return await _run(cti.pause(user.id, body.reason, body.queue))
+
+
+@router.post("/cti/unpause")
+async def cti_unpause(cti: CtiService = Depends(_cti),
+                      user: User = Depends(agent_only)) -> dict[str, Any]:
+    return await _run(cti.unpause(user.id))
+
+
+@router.post("/cti/dial")
+async def cti_dial(body: DialBody, cti: CtiService = Depends(_cti),
+                   user: User = Depends(agent_only)) -> dict[str, Any]:
+    return await _run(cti.dial(user.id, body.number))
+
+
+@router.post("/cti/hangup")
+async def cti_hangup(cti: CtiService = Depends(_cti),
+                     user: User = Depends(agent_only)) -> dict[str, Any]:
+    return await _run(cti.hangup(user.id))
+
+
+@router.post("/cti/transfer")
+async def cti_transfer(body: TransferBody, cti: CtiService = Depends(_cti),
+                       user: User = Depends(agent_only)) -> dict[str, Any]:
+    return await _run(cti.transfer(user.id, body.exten, attended=body.attended))
+
+
+@router.post("/cti/park")
+async def cti_park(cti: CtiService = Depends(_cti),
+                   user: User = Depends(agent_only)) -> dict[str, Any]:
+    return await _run(cti.park(user.id))
+
+
+@router.post("/cti/retrieve")
+async def cti_retrieve(body: ParkedBody, cti: CtiService = Depends(_cti),
+                       user: User = Depends(agent_only)) -> dict[str, Any]:
+    return await _run(cti.retrieve(user.id, body.space))
+
+
+@router.post("/cti/dtmf")
+async def cti_dtmf(body: DigitsBody, cti: CtiService = Depends(_cti),
+                   user: User = Depends(agent_only)) -> dict[str, Any]:
+    return await _run(cti.dtmf(user.id, body.digits))
+
+
+@router.post("/cti/record/start")
+async def cti_record_start(cti: CtiService = Depends(_cti),
+                           user: User = Depends(agent_only)) -> dict[str, Any]:
+    return await _run(cti.record_start(user.id))
+
+
+@router.post("/cti/record/stop")
+async def cti_record_stop(cti: CtiService = Depends(_cti),
+                          user: User = Depends(agent_only)) -> dict[str, Any]:
+    return await _run(cti.record_stop(user.id))
+
+
+@router.post("/cti/spy")
+async def cti_spy(body: SpyBody, cti: CtiService = Depends(_cti),
+                  user: User = Depends(supervisor_only)) -> dict[str, Any]:
+    return await _run(cti.spy(user.id, body.agent_user_id, body.mode))

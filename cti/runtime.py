@@ -1,0 +1,107 @@
+"""The CTI part of a running Vigil: the AMI connection and everything hanging off it.
+
+:class:`CtiRuntime` wires the AMI client and model to the screen pop, the recorder, the live
+agent/queue publisher and the verification calls, and puts the console's facade
+(:class:`cti.service.CtiService`) in ``services.extra["cti"]``. :func:`run_cti` is the part
+``vigil demo``/``vigil serve`` start; in the demo the phones are pbxsim's (context ``phones``,
+no PJSIP state interface), see ``vigil/parts.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from core.services import Services
+from cti.agents import AgentDirectory, PhonePlan
+from cti.ami_client import AmiClient, AmiSettings
+from cti.live import LivePublisher
+from cti.model import CtiModel, ModelConfig
+from cti.recorder import Recorder
+from cti.screenpop import ScreenPop
+from cti.service import CtiService
+from cti.verification import Verifier
+
+log = logging.getLogger(__name__)
+
+#: the phone plan of pbxsim's demo telephony (pbxsim.demo: ``Local/<ext>@phones``)
+DEMO_PHONES = PhonePlan(context="phones", state_technology=None)
+
+
+def ami_settings(services: Services) -> AmiSettings:
+    s = services.settings
+    return AmiSettings(host=s.ami_host, port=s.ami_port, username=s.ami_user,
+                       secret=s.ami_secret)
+
+
+class CtiRuntime:
+    def __init__(self, services: Services, *, plan: PhonePlan | None = None,
+                 ami: AmiSettings | None = None, live_interval: float = 1.0) -> None:
+        s = services.settings
+        self.services = services
+        self.plan = plan or PhonePlan(context=s.agent_phone_context)
+        config = ModelConfig(outbound_contexts=frozenset({s.outbound_context}),
+                             agent_contexts=frozenset({self.plan.context,
+                                                       s.agent_phone_context}))
+        self.model = CtiModel(config)
+        self.client = AmiClient(ami or ami_settings(services), self.model, services.bus,
+                                services.clock)
+        self.directory = AgentDirectory(services.db, services.clock.monotonic)
+        self.screenpop = ScreenPop(services.db, services.bus, services.clock, self.directory,
+                                   self.model, region=s.default_region)
+        self.client.add_handler(self.screenpop.handle)
+        self.live = LivePublisher(services.bus, self.model, self.directory,
+                                  lambda: services.clock.now().timestamp(), live_interval)
+        self.service = CtiService(self.client, self.directory, self.plan,
+                                  outbound_context=s.outbound_context,
+                                  region=s.default_region, live=self.live)
+        self.verifier = Verifier(services.bus, self.service.commands, self.directory,
+                                 self.plan, s.outbound_context, region=s.default_region,
+                                 screenpop=self.screenpop)
+        self.recorder = Recorder(services.db, services.clock, services.bus)
+        self.recorder.listeners += [self.verifier.on_record,
+                                    lambda rec, _id: self.live.add_record(rec)]
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    async def _verification_requests(self) -> None:
+        with self.services.bus.subscribe("verification.call_requested",
+                                         name="cti-verification") as sub:
+            async for event in sub:
+                try:
+                    await self.verifier.request(dict(event.data))
+                except Exception:
+                    log.exception("verification call not placed: %s", dict(event.data))
+
+    async def start(self) -> None:
+        self.services.extra["cti"] = self.service
+        self._tasks = [
+            asyncio.create_task(self.recorder.run(), name="cti-recorder"),
+            asyncio.create_task(self._verification_requests(), name="cti-verification"),
+            asyncio.create_task(self.live.run(self.services.clock.sleep), name="cti-live"),
+        ]
+        await asyncio.sleep(0)  # the subscriptions exist before the first AMI event
+        await self.client.start()
+
+    async def stop(self) -> None:
+        await self.client.stop()
+        await self.screenpop.drain()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self.services.extra.get("cti") is self.service:
+            del self.services.extra["cti"]
+
+
+async def run_cti(services: Services, plan: PhonePlan | None = None) -> None:
+    """Connect to ``settings.ami_host:ami_port`` and run until cancelled."""
+    runtime = CtiRuntime(services, plan=plan)
+    await runtime.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runtime.stop()

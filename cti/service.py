@@ -1,0 +1,224 @@
+"""What the console asks of the CTI, by Vigil user: :class:`CtiService`.
+
+Every command names users, never channels: the service finds the user's extension
+(:class:`cti.agents.AgentDirectory`), turns it into Asterisk names (:class:`cti.agents.PhonePlan`)
+and finds the user's live call legs in the model. Errors are :class:`CtiError` (no phone, no call
+to act on) or the AMI client's :class:`cti.ami_client.AmiError` family (timeout, connection lost,
+refused by Asterisk), each with a message fit to show the user.
+
+The agent's *leg* of a call is the channel of their phone device that faces the other party: the
+``;1`` half of ``Local/<ext>@<context>`` (what app_queue bridges with the caller, and what the
+captures transfer), else the phone's own channel (``PJSIP/<ext>-…``). The *other party* is the
+other channel in that leg's bridge.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from cti import commands as cmd
+from cti.agents import AgentDirectory, AgentUser, PhonePlan
+from cti.ami_client import AmiClient
+from cti.commands import Commands
+from cti.live import LivePublisher
+from cti.model import CtiModel
+from cti.records import ChannelInfo
+from cti.verification import dial_string
+
+Json = dict[str, Any]
+
+
+class CtiError(Exception):
+    """A console command that cannot be carried out (the message says why)."""
+
+
+class CtiService:
+    def __init__(self, client: AmiClient, directory: AgentDirectory, plan: PhonePlan, *,
+                 outbound_context: str = "outbound", parking_context: str = "parkedcalls",
+                 transfer_context: str | None = None, queues: Iterable[str] = ("support",),
+                 region: str = "CN", live: LivePublisher | None = None) -> None:
+        self.client = client
+        self.model: CtiModel = client.model
+        self.commands = Commands(client)
+        self.directory = directory
+        self.plan = plan
+        self.outbound_context = outbound_context
+        self.parking_context = parking_context
+        self.transfer_context = transfer_context or plan.context
+        self.default_queues = tuple(queues)
+        self.region = region
+        self.live = live
+        self._ids = itertools.count(1)
+
+    # ------------------------------------------------------------------ lookups
+
+    async def user(self, user_id: int) -> AgentUser:
+        user = await self.directory.by_id(user_id)
+        if user is None:
+            raise CtiError("this user has no phone extension")
+        return user
+
+    def legs(self, ext: str) -> list[ChannelInfo]:
+        """The user's live channels (their phone device), oldest first."""
+        devices = {self.plan.channel(ext), f"PJSIP/{ext}", f"SIP/{ext}"}
+        found = [c for c in self.model.channels.values() if c.device in devices]
+        return sorted(found, key=lambda c: c.created_at)
+
+    def agent_leg(self, ext: str) -> ChannelInfo:
+        legs = self.legs(ext)
+        bridged = [c for c in legs if c.bridge is not None]
+        for pool in (bridged, legs):
+            for chan in pool:
+                if chan.name.startswith("Local/") and chan.name.endswith(";1"):
+                    return chan
+            if pool:
+                return pool[0]
+        raise CtiError("you have no call")
+
+    def other_party(self, ext: str) -> ChannelInfo:
+        leg = self.agent_leg(ext)
+        bridge = self.model.bridges.get(leg.bridge or "")
+        if bridge is not None:
+            for uid in sorted(bridge["channels"]):
+                chan = self.model.channels.get(uid)
+                if chan is not None and uid != leg.uniqueid:
+                    return chan
+        raise CtiError("your call is not connected to anyone")
+
+    def interfaces_of(self, ext: str) -> dict[str, list[str]]:
+        """Queues per member interface of this extension, as the model knows them."""
+        wanted = self.plan.interface(ext)
+        out: dict[str, list[str]] = {}
+        for name, q in self.model.queues.items():
+            for iface in q.members:
+                if iface == wanted or iface in (f"PJSIP/{ext}", f"SIP/{ext}"):
+                    out.setdefault(iface, []).append(name)
+        return out
+
+    # ------------------------------------------------------------------ queue membership
+
+    async def login(self, user_id: int, queues: Iterable[str] | None = None, *,
+                    penalty: int = 0, paused: bool = False,
+                    reason: str | None = None) -> list[str]:
+        user = await self.user(user_id)
+        names = list(queues or self.default_queues)
+        await self.commands.login(names, self.plan.interface(user.extension), user.display_name,
+                                  state_interface=self.plan.state_interface(user.extension),
+                                  penalty=penalty, paused=paused, reason=reason)
+        return names
+
+    async def logout(self, user_id: int, queues: Iterable[str] | None = None) -> list[str]:
+        user = await self.user(user_id)
+        done: list[str] = []
+        wanted = set(queues) if queues is not None else None
+        members = self.interfaces_of(user.extension) or {
+            self.plan.interface(user.extension): list(wanted or [])}
+        for iface, names in members.items():
+            chosen = [q for q in names if wanted is None or q in wanted]
+            await self.commands.logout(chosen, iface)
+            done += chosen
+        return sorted(done)
+
+    async def pause(self, user_id: int, reason: str | None = None,
+                    queue: str | None = None) -> None:
+        user = await self.user(user_id)
+        for iface in self.interfaces_of(user.extension) or [self.plan.interface(user.extension)]:
+            await self.commands.pause(iface, reason, queue)
+
+    async def unpause(self, user_id: int, queue: str | None = None) -> None:
+        user = await self.user(user_id)
+        for iface in self.interfaces_of(user.extension) or [self.plan.interface(user.extension)]:
+            await self.commands.unpause(iface, queue)
+
+    # ------------------------------------------------------------------ calls
+
+    async def dial(self, user_id: int, number: str, *, variables: dict[str, str] | None = None,
+                   ring_timeout_s: int = 30) -> Json:
+        """Click-to-dial: ring the user's phone, then dial ``number`` out."""
+        user = await self.user(user_id)
+        call_id = f"dial-{user.extension}-{int(self.client.clock.now().timestamp())}-" \
+                  f"{next(self._ids)}"
+        vars_ = {"__VIGIL_AUTOANSWER": "yes", **(variables or {})}
+        action = cmd.originate(self.plan.channel(user.extension), self.outbound_context,
+                               dial_string(number, self.region), variables=vars_,
+                               channel_id=call_id, other_channel_id=f"{call_id}-2",
+                               timeout_ms=ring_timeout_s * 1000)
+        await self.commands.originate(action)
+        return {"call_id": call_id}
+
+    async def hangup(self, user_id: int) -> str:
+        user = await self.user(user_id)
+        leg = self.agent_leg(user.extension)
+        await self.commands.hangup(leg.name)
+        return leg.name
+
+    async def transfer(self, user_id: int, exten: str, *, attended: bool = False,
+                       context: str | None = None) -> None:
+        user = await self.user(user_id)
+        leg = self.agent_leg(user.extension)
+        ctx = context or self.transfer_context
+        if attended:
+            await self.commands.attended_transfer(leg.name, exten, ctx)
+        else:
+            await self.commands.blind_transfer(leg.name, exten, ctx)
+
+    async def park(self, user_id: int, timeout_s: int = 60) -> str:
+        user = await self.user(user_id)
+        leg = self.agent_leg(user.extension)
+        caller = self.other_party(user.extension)
+        await self.commands.park(caller.name, timeout_channel=leg.name,
+                                 timeout_ms=timeout_s * 1000)
+        return caller.name
+
+    async def retrieve(self, user_id: int, space: str) -> None:
+        user = await self.user(user_id)
+        await self.commands.originate(cmd.retrieve_parked(
+            self.plan.channel(user.extension), space, parking_context=self.parking_context))
+
+    async def dtmf(self, user_id: int, digits: str) -> None:
+        user = await self.user(user_id)
+        await self.commands.dtmf(self.agent_leg(user.extension).name, digits)
+
+    async def record_start(self, user_id: int) -> str:
+        user = await self.user(user_id)
+        caller = self.other_party(user.extension)
+        started = datetime.fromtimestamp(caller.created_at, UTC) if caller.created_at \
+            else self.client.clock.now()
+        return await self.commands.record(caller.name, caller.linkedid, started)
+
+    async def record_stop(self, user_id: int) -> None:
+        user = await self.user(user_id)
+        await self.commands.stop_recording(self.other_party(user.extension).name)
+
+    async def spy(self, supervisor_id: int, agent_user_id: int, mode: str) -> None:
+        """Listen, whisper or barge: ring the supervisor's phone into ChanSpy on the agent."""
+        if mode not in cmd.SPY_OPTIONS:
+            raise CtiError(f"mode must be one of {', '.join(cmd.SPY_OPTIONS)}")
+        sup = await self.user(supervisor_id)
+        agent = await self.user(agent_user_id)
+        await self.commands.spy(self.plan.channel(sup.extension),
+                                self.plan.spy_target(agent.extension), mode,
+                                caller_id=f'"{sup.display_name}" <{sup.extension}>')
+
+    # ------------------------------------------------------------------ views
+
+    def agents(self) -> list[Json]:
+        if self.live is None:
+            return []
+        agents, _ = self.live.current()
+        return list(agents.values())
+
+    def queues(self) -> list[Json]:
+        if self.live is None:
+            return []
+        _, queues = self.live.current()
+        return list(queues.values())
+
+    def status(self) -> Json:
+        c = self.client
+        return {"state": c.state, "host": c.settings.host, "port": c.settings.port,
+                "connections": c.connections, "last_error": c.last_error,
+                "messages": c.messages_processed}

@@ -1,0 +1,80 @@
+"""The CTI's background parts: against Asterisk in ``serve``; with pbxsim in ``demo``.
+
+In the demo, pbxsim listens on ``ami_host:ami_port`` with its FastAGI client pointed at
+``agi_host:agi_port`` (the IVR), a gentle traffic generator calls in with subscriber numbers from
+the CRM (so screen pops find them), and the CTI connects once pbxsim is up. The demo's agent
+phones answer by themselves after a few seconds (the console's softphone may answer sooner through
+``services.extra["pbxsim"].engine.phones``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import select
+
+from core.services import Services
+from vigil.roles import tag
+from vigil.runtime import Part
+
+log = logging.getLogger(__name__)
+
+DEMO_CALLS_PER_MINUTE = 1.5
+DEMO_AUTO_ANSWER_SECONDS = 6.0
+
+
+async def subscriber_numbers(services: Services, limit: int = 200) -> list[tuple[str, str]]:
+    """(E.164, name) of some subscribers' phones, for simulated callers."""
+    from crm.models import Account, Phone
+
+    async with services.db.session() as s:
+        rows = (await s.execute(
+            select(Phone.e164, Account.name).join(Account, Account.id == Phone.account_id)
+            .where(Phone.archived_at.is_(None)).order_by(Phone.id).limit(limit))).all()
+    return [(str(n), str(name)) for n, name in rows]
+
+
+async def run_cti(services: Services) -> None:
+    from cti.runtime import run_cti as run
+
+    await run(services)
+
+
+async def run_demo_telephony(services: Services) -> None:
+    from cti.runtime import DEMO_PHONES
+    from cti.runtime import run_cti as run
+    from pbxsim.demo import AGENT_PHONES, PbxSim, run_pbxsim
+    from pbxsim.traffic import TrafficGenerator, TrafficProfile, install_callers
+
+    s = services.settings
+    ready: asyncio.Future[PbxSim] = asyncio.get_running_loop().create_future()
+    sim_task = asyncio.create_task(run_pbxsim(
+        s.ami_host, s.ami_port, s.agi_host, s.agi_port, users={s.ami_user: s.ami_secret},
+        on_ready=ready.set_result,
+        auto_answer={ext: DEMO_AUTO_ANSWER_SECONDS for ext in AGENT_PHONES}))
+    try:
+        sim = await asyncio.wait_for(asyncio.shield(ready), 10)
+        services.extra["pbxsim"] = sim
+        numbers = await subscriber_numbers(services) or [("+8613800000001", "Zhang Wei")]
+        install_callers(sim.engine)
+        traffic = TrafficGenerator(sim.engine, TrafficProfile(
+            rate_per_minute=DEMO_CALLS_PER_MINUTE, numbers=numbers), seed=1)
+        traffic.start()
+        try:
+            await run(services, plan=DEMO_PHONES)
+        finally:
+            traffic.stop()
+    finally:
+        sim_task.cancel()
+        try:
+            await sim_task
+        except (asyncio.CancelledError, Exception):
+            pass
+        services.extra.pop("pbxsim", None)
+
+
+def cti_parts(demo: bool) -> list[Part]:
+    if demo:
+        return [tag(run_demo_telephony, "cti", lease="cti")]
+    return [tag(run_cti, "cti", lease="cti")]
