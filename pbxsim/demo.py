@@ -26,6 +26,12 @@ def demo_dialplan(agi_url: str) -> Dialplan:
         dp.add("from-pstn", line, [
             Step("NoOp", f"inbound {queue} line"), Step("Answer"),
             Step("Queue", f"{queue},t,,,300"), Step("Hangup")])
+    # As asterisk-config's [vigil-ivr]: the IVR sets VIGIL_QUEUE and ends its session; the
+    # dialplan queues the caller (emergency when the IVR named none or could not be reached).
+    dp.add("from-pstn", IVR_LINE, [
+        Step("NoOp", "inbound IVR line"), Step("Answer"), Step("AGI", agi_url),
+        Step("Queue", '${IF($["${VIGIL_QUEUE}"=""]?emergency:${VIGIL_QUEUE})},t,,,300'),
+        Step("Hangup")])
     dp.add("phones", "_XXXX", [Step("SimPhone")])
     dp.add("trunk", "_X.", [Step("SimTrunk")])
     dp.add("outbound", "_X.", [

@@ -126,3 +126,25 @@ async def test_run_pbxsim_serves_ami_with_the_demo_queues_and_stops() -> None:
     writer.close()
     stop.set()
     await asyncio.wait_for(task, 2)
+
+
+def test_demo_ivr_line_queues_the_caller_where_the_ivr_said() -> None:
+    from pbxsim.demo import IVR_LINE, demo_dialplan
+    from pbxsim.engine.dialplan import expand
+
+    steps = demo_dialplan("agi://127.0.0.1:4573/ivr").lookup("from-pstn", IVR_LINE)
+    assert steps is not None
+    apps = [s.app for s in steps]
+    assert apps.index("AGI") < apps.index("Queue")
+    queue = next(s for s in steps if s.app == "Queue")
+
+    class Chan:
+        def __init__(self, vars: dict[str, str]) -> None:
+            self.vars = vars
+            self.exten = IVR_LINE
+
+        def get_var(self, name: str) -> str | None:
+            return self.vars.get(name)
+
+    assert expand(Chan({"VIGIL_QUEUE": "billing"}), queue.data).startswith("billing,")  # type: ignore[arg-type]
+    assert expand(Chan({}), queue.data).startswith("emergency,")  # type: ignore[arg-type]
