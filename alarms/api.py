@@ -12,14 +12,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alarms import disaster
-from alarms.incidents import Outbox, incident_dict
-from alarms.models import AccountState, CenterState, Incident, IncidentSignal
+from alarms import disaster, plans, workflow
+from alarms.classify import kind_info
+from alarms.incidents import (
+    Conflict,
+    NotFound,
+    Outbox,
+    close_fields,
+    get,
+    incident_dict,
+    release_account_flags,
+)
+from alarms.models import AccountState, ActionPlan, CenterState, Incident, IncidentSignal
 from core import audit
 from core.clock import Clock
+from crm import services as crm
 
-__all__ = ["clear_runaway", "disaster_mode", "last_events", "open_incidents_of",
-           "put_on_test", "set_disaster", "storm_greeting_active"]
+__all__ = ["Conflict", "NotFound", "SUBSCRIBER_CANCEL_NOTE", "cancel_by_subscriber",
+           "clear_runaway", "disaster_mode", "last_events", "open_incidents_of", "put_on_test",
+           "raise_duress", "set_disaster", "storm_greeting_active"]
+
+SUBSCRIBER_CANCEL_NOTE = "cancelled by subscriber by phone, passcode verified"
 
 
 async def disaster_mode(session: AsyncSession) -> disaster.DisasterState:
@@ -117,3 +130,105 @@ async def last_events(session: AsyncSession, account_id: int,
         .limit(limit))).scalars().all()
     return [{"at": r.received_at.isoformat(), "kind": r.kind, "event_code": r.event_code,
              "zone": r.zone, "restore": r.qualifier == "restore"} for r in rows]
+
+
+async def cancel_by_subscriber(session: AsyncSession, clock: Clock, actor: audit.Actor,
+                               incident_id: int, note: str | None, out: Outbox) -> Incident:
+    """The subscriber cancelled the alarm by phone with a valid passcode (the caller checks the
+    passcode first). Before any dispatch the incident is closed as ``cancelled_by_subscriber``
+    (whoever had taken it: the cancel supersedes the verification call). Once a guard or the
+    police are on their way the incident stays open for the operator, who must call the
+    dispatch off: the cancel is then recorded and announced, not applied. Audited either way
+    with the note; raises :class:`~alarms.workflow.TransitionError` when already closed."""
+    inc = await get(session, incident_id)
+    if inc.status == "closed":
+        raise workflow.TransitionError(f"incident {incident_id} is already closed")
+    text = SUBSCRIBER_CANCEL_NOTE + (f": {note}" if note else "")
+    before = audit.snapshot(inc)
+    if inc.status == "dispatched":
+        audit.record(session, actor, "subscriber_cancel", "incident", inc.id, before, before,
+                     note=text + " (after dispatch: call the dispatch off)", clock=clock)
+        out.add("incident.updated", {"change": "cancelled_by_subscriber",
+                                     "incident": incident_dict(inc), "note": text})
+        return inc
+    close_fields(inc, clock.now(), "cancelled_by_subscriber", None, text)
+    inc.taken_by = None
+    inc.taken_by_name = None
+    await session.flush()
+    audit.record(session, actor, "subscriber_cancel", "incident", inc.id, before,
+                 audit.snapshot(inc), note=text, clock=clock)
+    await release_account_flags(session, clock, actor, inc, out)
+    out.add("incident.closed", {"incident": incident_dict(inc), "operator": actor.name})
+    return inc
+
+
+async def _account_ref(session: AsyncSession, clock: Clock, account_id: int) -> tuple[str, str]:
+    """Number and name of an account for an incident opened outside the engine."""
+    try:
+        a = await crm.account_summary(session, account_id, clock.now().date())
+    except crm.NotFound:
+        return "", ""
+    return str(a.get("number") or ""), str(a.get("name") or "")
+
+
+async def _plan_steps(session: AsyncSession, kind: str, account_id: int) -> list[str]:
+    rows = (await session.execute(select(ActionPlan).where(
+        ActionPlan.archived_at.is_(None),
+        (ActionPlan.account_id.is_(None)) | (ActionPlan.account_id == account_id)))).scalars()
+    rules = [plans.PlanRule(p.id, p.account_id, p.zone, p.match, p.priority, p.event_class,
+                            tuple(p.steps or ())) for p in rows]
+    return plans.resolve(rules, kind, kind_info(kind)[0], account_id, None)[1]
+
+
+async def raise_duress(session: AsyncSession, clock: Clock, actor: audit.Actor,
+                       account_id: int, incident_id: int | None, note: str | None,
+                       out: Outbox) -> Incident:
+    """A duress code was given (to the IVR or on a call): escalate silently. The given
+    incident (if still open and the account's), else the account's open operator incident,
+    else a new ``duress`` incident, becomes priority 1 with a police step at the top of its
+    checklist. Nothing here tells the caller anything; only consoles see it."""
+    now = clock.now()
+    inc: Incident | None = None
+    if incident_id is not None:
+        try:
+            cand = await get(session, incident_id)
+        except NotFound:
+            cand = None
+        if cand is not None and cand.status != "closed" and cand.account_id == account_id:
+            inc = cand
+    if inc is None:
+        inc = (await session.execute(select(Incident).where(
+            Incident.account_key == f"id:{account_id}", Incident.desk == "operator",
+            Incident.status != "closed").order_by(Incident.id).limit(1))).scalars().first()
+    text = "duress code given" + (f": {note}" if note else "")
+    if inc is None:
+        event_class, prio, desk = kind_info("duress")
+        number, name = await _account_ref(session, clock, account_id)
+        steps = plans.add_step(plans.checklist(await _plan_steps(session, "duress", account_id)),
+                               "notify_police", first=True)
+        inc = Incident(account_id=account_id, account_key=f"id:{account_id}",
+                       account_number=number, account_name=name, receiver="", desk=desk,
+                       kind="duress", event_class=event_class, base_priority=prio,
+                       priority=prio, escalation_level=0, status="new", zones={},
+                       steps=steps, signal_count=0, first_signal_at=now, last_signal_at=now,
+                       opened_at=now, cancelled_at_panel=False, duress=True, reopen_count=0)
+        session.add(inc)
+        await session.flush()
+        audit.record(session, actor, "duress", "incident", inc.id, None, audit.snapshot(inc),
+                     note=text, clock=clock)
+        out.add("incident.opened", {"change": "duress", "incident": incident_dict(inc),
+                                    "signal_ids": []})
+        return inc
+    before = audit.snapshot(inc)
+    inc.duress = True
+    inc.priority = 1
+    inc.base_priority = min(inc.base_priority, 1)
+    if inc.status == "held":
+        inc.status = "new"
+        inc.hold_until = None
+    inc.steps = plans.add_step(inc.steps, "notify_police", first=True)
+    await session.flush()
+    audit.record(session, actor, "duress", "incident", inc.id, before, audit.snapshot(inc),
+                 note=text, clock=clock)
+    out.add("incident.updated", {"change": "duress", "incident": incident_dict(inc)})
+    return inc

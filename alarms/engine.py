@@ -16,9 +16,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -26,7 +26,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from alarms import disaster, plans, schedule_rules, workflow
 from alarms.classify import Classified, classify, kind_info
 from alarms.config import AlarmSettings
-from alarms.incidents import Outbox, incident_dict, record_call_result, system_close
+from alarms.incidents import (
+    Outbox,
+    close_fields,
+    incident_dict,
+    record_call_result,
+    system_close,
+)
 from alarms.models import (
     AccountState,
     ActionPlan,
@@ -39,6 +45,7 @@ from alarms.runaway import TokenBuckets
 from alarms.subscriber import AccountInfo, SubscriberDirectory
 from core import audit
 from core.bus import Event, Subscription
+from core.models import AuditEntry
 from core.services import Services
 from crm.schedule import Schedule
 
@@ -47,6 +54,8 @@ log = logging.getLogger(__name__)
 ACTOR = audit.Actor.system("alarms")
 TOPICS = ("signal.received", "verification.call_result", "alarms.plans_changed",
           "alarms.disaster_changed", "alarms.runaway_cleared")
+# Handled by the engine of the node that published them; the rest (cache invalidations) by all.
+LOCAL_TOPICS = frozenset({"signal.received", "verification.call_result"})
 
 
 def zone_key(zone: Any) -> str:
@@ -89,36 +98,112 @@ class _TTLCache:
         self._data.clear()
 
 
+INCIDENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in Incident.__table__.columns
+                                         if c.name != "id")
+_INCIDENTS = cast(Table, Incident.__table__)
+_SIGNALS = cast(Table, IncidentSignal.__table__)
+_AUDIT = cast(Table, AuditEntry.__table__)
+# What makes a change of an incident by signals a state change worth an audit entry; a signal
+# that merely joins (count, last time, zone states) is recorded by its own signal row.
+WATCHED = ("status", "priority", "cancelled_at_panel", "duress", "hold_until", "kind")
+
+
+class NewIncident:
+    """An incident opened in this batch, before it has a row: a plain object with the
+    incident's columns (no ORM bookkeeping), written with one multi-row INSERT."""
+
+    id: int | None
+    version: int
+    account_id: int | None
+    account_key: str
+    account_number: str
+    account_name: str
+    receiver: str
+    desk: str
+    kind: str
+    event_class: str
+    base_priority: int
+    priority: int
+    escalation_level: int
+    status: str
+    taken_by: int | None
+    taken_by_name: str | None
+    cancelled_at_panel: bool
+    duress: bool
+    hold_until: datetime | None
+    zones: dict[str, Any]
+    steps: list[Any]
+    signal_count: int
+    disposition: str | None
+    false_alarm_cause: str | None
+    close_note: str | None
+    reopen_count: int
+    first_signal_at: datetime
+    last_signal_at: datetime
+    opened_at: datetime
+    shown_at: datetime | None
+    taken_at: datetime | None
+    first_call_at: datetime | None
+    dispatched_at: datetime | None
+    closed_at: datetime | None
+
+    def __init__(self, **values: Any) -> None:
+        for name in INCIDENT_COLUMNS:
+            setattr(self, name, values.get(name))
+        self.id = None
+        self.version = 1
+
+    def row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in INCIDENT_COLUMNS}
+
+
+AnyIncident = Incident | NewIncident
+
+
+def _plain(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, datetime) else v
+
+
+def light_snapshot(inc: AnyIncident) -> dict[str, Any]:
+    """The audit snapshot of an incident without the ORM's inspection (zones and steps hold
+    JSON-safe values already)."""
+    out = {name: _plain(getattr(inc, name)) for name in INCIDENT_COLUMNS}
+    out["id"] = inc.id
+    return out
+
+
 @dataclass
 class _Batch:
     """One transaction's working set."""
 
     session: AsyncSession
     now: datetime
-    open: dict[tuple[str, str], Incident]
+    open: dict[tuple[str, str], AnyIncident]
     states: dict[int, AccountState]
-    new: list[Incident] = field(default_factory=list)
-    touched: dict[int, tuple[Incident, list[str]]] = field(default_factory=dict)
+    new: list[NewIncident] = field(default_factory=list)
+    touched: dict[int, tuple[AnyIncident, list[str]]] = field(default_factory=dict)
     before: dict[int, dict[str, Any]] = field(default_factory=dict)
-    rows: list[tuple[IncidentSignal, Incident | None]] = field(default_factory=list)
+    rows: list[tuple[dict[str, Any], AnyIncident | None]] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)
     after_flush: list[Any] = field(default_factory=list)
     marks: set[tuple[int, date, str]] = field(default_factory=set)
     out: Outbox = field(default_factory=Outbox)
 
-    def touch(self, inc: Incident, signal_id: str | None) -> None:
+    def touch(self, inc: AnyIncident, signal_id: str | None) -> None:
         key = id(inc)
         if key not in self.touched:
             self.touched[key] = (inc, [])
             if inc.id is not None and key not in self.before:
-                self.before[key] = audit.snapshot(inc)
+                self.before[key] = {f: getattr(inc, f) for f in WATCHED}
         if signal_id:
             self.touched[key][1].append(signal_id)
 
 
 class AlarmEngine:
     def __init__(self, services: Services, directory: SubscriberDirectory,
-                 settings: AlarmSettings | None = None) -> None:
+                 settings: AlarmSettings | None = None, local_only: bool = False) -> None:
         self.services = services
+        self.local_only = local_only
         self.db = services.db
         self.bus = services.bus
         self.clock = services.clock
@@ -171,6 +256,11 @@ class AlarmEngine:
             await self.handle_events(batch)
 
     async def _tick_loop(self) -> None:
+        await self.run_timers()
+
+    async def run_timers(self) -> None:
+        """Run :meth:`tick` every ``tick_seconds`` until cancelled (under a cluster lease when
+        several nodes share the database: see :mod:`alarms.runtime`)."""
         while True:
             await self.clock.sleep(self.settings.tick_seconds)
             try:
@@ -178,9 +268,16 @@ class AlarmEngine:
             except Exception:  # a bad tick must not stop the timers for good
                 log.exception("alarm engine tick failed")
 
+    def _elsewhere(self, ev: Event) -> bool:
+        """An event another node published, which that node's engine handles (with
+        ``local_only``, so a signal fanned out to every node opens one incident)."""
+        return self.local_only and bool(ev.origin) and ev.origin != self.bus.node
+
     async def handle_events(self, events: Iterable[Event]) -> None:
         signals: list[dict[str, Any]] = []
         for ev in events:
+            if ev.topic in LOCAL_TOPICS and self._elsewhere(ev):
+                continue
             if ev.topic == "signal.received":
                 signals.append(dict(ev.data))
             elif ev.topic == "alarms.plans_changed":
@@ -324,9 +421,9 @@ class AlarmEngine:
         await out.publish(self.bus)
 
     async def _load(self, s: AsyncSession, keys: set[str],
-                    account_ids: set[int]) -> tuple[dict[tuple[str, str], Incident],
+                    account_ids: set[int]) -> tuple[dict[tuple[str, str], AnyIncident],
                                                     dict[int, AccountState]]:
-        open_map: dict[tuple[str, str], Incident] = {}
+        open_map: dict[tuple[str, str], AnyIncident] = {}
         states: dict[int, AccountState] = {}
         klist = sorted(keys)
         for i in range(0, len(klist), 900):
@@ -349,6 +446,8 @@ class AlarmEngine:
                            intervals: dict[int, int | None]) -> Outbox:
         now = self.clock.now()
         keys = {self._key(p, info) for p, info, _ in prepared}
+        keys |= {_line_key(p) for p, info, c in prepared
+                 if info is None and c.kind == "comm_trouble"}
         ids = {info.id for _, info, _ in prepared if info is not None}
         async with self.db.transaction() as s:
             open_map, states = await self._load(s, keys, ids)
@@ -379,30 +478,31 @@ class AlarmEngine:
         return st
 
     def _log(self, b: _Batch, p: dict[str, Any], info: AccountInfo | None, cls: Classified,
-             inc: Incident | None, reason: str | None) -> None:
-        row = IncidentSignal(
-            signal_id=str(p["signal_id"]) if p.get("signal_id") is not None else None,
-            account_id=info.id if info else None, account_key=self._key(p, info),
-            received_at=parse_time(p.get("received_at"), b.now), processed_at=b.now,
-            event_system=str(p.get("event_system") or "cid")[:8],
-            event_code=str(p.get("event_code") or "")[:8],
-            qualifier=str(p.get("qualifier") or "new")[:8], kind=cls.kind,
-            event_class=cls.event_class, priority=cls.priority,
-            partition=_short(p.get("partition")), zone=_short(p.get("zone")),
-            user=_short(p.get("user")), logged_reason=reason)
+             inc: AnyIncident | None, reason: str | None) -> None:
+        sid = str(p["signal_id"]) if p.get("signal_id") is not None else None
+        received = parse_time(p.get("received_at"), b.now)
+        row = {
+            "incident_id": None, "signal_id": sid,
+            "account_id": info.id if info else None, "account_key": self._key(p, info),
+            "received_at": received, "processed_at": b.now,
+            "event_system": str(p.get("event_system") or "cid")[:8],
+            "event_code": str(p.get("event_code") or "")[:8],
+            "qualifier": str(p.get("qualifier") or "new")[:8], "kind": cls.kind,
+            "event_class": cls.event_class, "priority": cls.priority,
+            "partition": _short(p.get("partition")), "zone": _short(p.get("zone")),
+            "user": _short(p.get("user")), "logged_reason": reason}
         b.rows.append((row, inc))
         if inc is not None:
             inc.signal_count += 1
-            received = row.received_at
             if received > inc.last_signal_at:
                 inc.last_signal_at = received
-            b.touch(inc, row.signal_id)
+            b.touch(inc, sid)
 
     def _open(self, b: _Batch, *, key: str, desk: str, kind: str, event_class: str,
               priority: int, steps: list[str], info: AccountInfo | None, number: str,
               receiver: str, at: datetime, status: str = "new",
-              hold_until: datetime | None = None) -> Incident:
-        inc = Incident(
+              hold_until: datetime | None = None) -> NewIncident:
+        inc = NewIncident(
             account_id=info.id if info else None, account_key=key,
             account_number=info.number if info else number,
             account_name=info.name if info else "", receiver=receiver[:64], desk=desk,
@@ -411,7 +511,6 @@ class AlarmEngine:
             steps=plans.checklist(steps), signal_count=0, first_signal_at=at,
             last_signal_at=at, opened_at=b.now, cancelled_at_panel=False, duress=False,
             reopen_count=0)
-        b.session.add(inc)
         b.new.append(inc)
         b.open[(key, desk)] = inc
         b.touch(inc, None)
@@ -419,7 +518,7 @@ class AlarmEngine:
 
     def _raise(self, b: _Batch, p: dict[str, Any], info: AccountInfo | None, kind: str,
                rules: list[plans.PlanRule], *, desk: str | None = None,
-               priority: int | None = None, key: str | None = None) -> Incident:
+               priority: int | None = None, key: str | None = None) -> AnyIncident:
         """Open (or join) an engine-made incident: fail to test, runaway, schedules ..."""
         event_class, base_prio, default_desk = kind_info(kind)
         desk = desk or default_desk
@@ -437,7 +536,7 @@ class AlarmEngine:
                           receiver=str(p.get("receiver") or ""),
                           at=parse_time(p.get("received_at"), b.now))
 
-    def _join(self, b: _Batch, inc: Incident, priority: int, kind_label: str,
+    def _join(self, b: _Batch, inc: AnyIncident, priority: int, kind_label: str,
               zone: str | None, hold: bool) -> None:
         b.touch(inc, None)
         if priority < inc.priority:
@@ -449,7 +548,7 @@ class AlarmEngine:
             inc.status = "new"
             inc.hold_until = None
 
-    def _mark_zone(self, inc: Incident, zone: str, kind: str, state: str, at: datetime) -> None:
+    def _mark_zone(self, inc: AnyIncident, zone: str, kind: str, state: str, at: datetime) -> None:
         zones = dict(inc.zones or {})
         zones[zone] = {"kind": kind, "state": state, "at": at.isoformat()}
         inc.zones = zones
@@ -463,7 +562,7 @@ class AlarmEngine:
         key = self._key(p, info)
         if info is None:
             if cls.kind == "comm_trouble":  # the receiver's own line trouble
-                line_key = f"receiver:{p.get('receiver') or ''}/{p.get('line') or ''}"
+                line_key = _line_key(p)
                 if cls.restore:
                     inc = b.open.get((line_key, "technical"))
                     self._log(b, p, info, cls, inc, None if inc else "restore")
@@ -600,42 +699,68 @@ class AlarmEngine:
         self._log(b, p, info, cls, own, None if own else "open_close")
 
     async def _finish(self, b: _Batch) -> None:
+        """Write the batch: new incidents in one multi-row INSERT, signal rows and audit
+        entries in one multi-row INSERT each, changed incidents through the ORM (version
+        checked), then the bus events."""
         s = b.session
-        await s.flush()
+        new_ids = {id(i) for i in b.new}
+        opened: dict[int, dict[str, Any]] = {}
+        closed_new: list[tuple[NewIncident, dict[str, Any], str]] = []
+        rest: list[Any] = []
         for item in b.after_flush:
+            if not callable(item) and item[0] in _SYSTEM_CLOSE and id(item[1]) in new_ids:
+                inc = item[1]
+                if inc.status != "closed":  # opened and closed in the same batch
+                    disp, note = _SYSTEM_CLOSE[item[0]]
+                    workflow.check_close(inc.status, disp, None, system=True)
+                    opened[id(inc)] = light_snapshot(inc)
+                    close_fields(inc, b.now, disp, None, note)
+                    closed_new.append((inc, opened[id(inc)], note))
+            else:
+                rest.append(item)
+        if b.new:
+            result = await s.execute(
+                insert(_INCIDENTS).returning(_INCIDENTS.c.id, sort_by_parameter_order=True),
+                [i.row() for i in b.new])
+            for inc, new_id in zip(b.new, result.scalars().all(), strict=True):
+                inc.id = new_id
+        await s.flush()
+        for item in rest:
             if callable(item):
                 item()
-            elif item[0] in ("close_held", "close_ftt"):
+            elif item[0] in _SYSTEM_CLOSE:
                 inc = item[1]
                 if inc.status != "closed":
-                    disp = "restored_on_hold" if item[0] == "close_held" else "cleared_by_system"
-                    note = ("restored while held in disaster mode" if item[0] == "close_held"
-                            else "test report received late")
+                    disp, note = _SYSTEM_CLOSE[item[0]]
                     b.touch(inc, None)
                     await system_close(s, self.clock, ACTOR, inc, disp, note, Outbox())
             elif item[0] == "mark":
                 _, aid, day, kind, inc = item
                 s.add(ScheduleMark(account_id=aid, day=day, kind=kind, incident_id=inc.id,
                                    at=b.now))
-        for row, inc in b.rows:
-            row.incident_id = inc.id if inc is not None else None
-        s.add_all([row for row, _ in b.rows])
-        new_ids = {id(i) for i in b.new}
+        if b.rows:
+            for row, inc in b.rows:
+                row["incident_id"] = inc.id if inc is not None else None
+            await s.execute(insert(_SIGNALS), [row for row, _ in b.rows])
+        at = self.clock.now()
         for inc in b.new:
-            audit.record(s, ACTOR, "open", "incident", inc.id, None, audit.snapshot(inc),
-                         clock=self.clock)
+            snap = opened[id(inc)] if id(inc) in opened else light_snapshot(inc)
+            snap["id"] = inc.id
+            b.audits.append(_entry(at, "open", inc.id, None, snap, None))
+        for inc, snap, note in closed_new:
+            old, new = audit.diff(snap, light_snapshot(inc))
+            b.audits.append(_entry(at, "close", inc.id, old, new, note))
         for key, (inc, _sids) in b.touched.items():
-            if key in new_ids or inc.status == "closed" and key not in b.before:
-                continue
-            before = b.before.get(key)
-            if before is None:
-                continue
-            after = audit.snapshot(inc)
-            watched = ("status", "priority", "cancelled_at_panel", "duress", "hold_until",
-                       "kind", "zones")
-            if any(before.get(f) != after.get(f) for f in watched) and inc.status != "closed":
-                audit.record(s, ACTOR, "signals", "incident", inc.id, before, after,
-                             clock=self.clock)
+            was = b.before.get(key)
+            if key in new_ids or was is None or inc.status == "closed":
+                continue  # opened above, or closed (and audited) by system_close
+            changed = [f for f in WATCHED if was[f] != getattr(inc, f)]
+            if changed:
+                b.audits.append(_entry(at, "signals", inc.id,
+                                       {f: _plain(was[f]) for f in changed},
+                                       {f: _plain(getattr(inc, f)) for f in changed}, None))
+        if b.audits:
+            await s.execute(insert(_AUDIT), b.audits)
         await s.flush()
         for key, (inc, sids) in b.touched.items():
             if key in new_ids:
@@ -786,6 +911,26 @@ class AlarmEngine:
                 b.after_flush.append(("mark", aid, day, kind, inc))
             await self._finish(b)
         await b.out.publish(self.bus)
+
+
+_SYSTEM_CLOSE: dict[str, tuple[str, str]] = {
+    "close_held": ("restored_on_hold", "restored while held in disaster mode"),
+    "close_ftt": ("cleared_by_system", "test report received late"),
+}
+
+
+def _entry(at: datetime, action: str, incident_id: int | None, before: dict[str, Any] | None,
+           after: dict[str, Any] | None, note: str | None) -> dict[str, Any]:
+    """An audit-log row by the engine (the same shape :func:`core.audit.record` writes),
+    inserted with the batch's other entries in one statement."""
+    return {"at": at, "actor_id": ACTOR.user_id, "actor": ACTOR.name, "action": action,
+            "entity": "incident", "entity_id": str(incident_id), "before": before,
+            "after": after, "note": note}
+
+
+def _line_key(p: dict[str, Any]) -> str:
+    """The incident key of a receiver line's own trouble (no account behind it)."""
+    return f"receiver:{p.get('receiver') or ''}/{p.get('line') or ''}"
 
 
 def _short(v: Any) -> str | None:

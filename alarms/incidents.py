@@ -51,7 +51,8 @@ def _iso(v: datetime | None) -> str | None:
     return v.isoformat() if v is not None else None
 
 
-def incident_dict(i: Incident) -> dict[str, Any]:
+def incident_dict(i: Any) -> dict[str, Any]:
+    """An incident (or the engine's not-yet-written ``NewIncident``) as the bus and API show it."""
     return {
         "id": i.id, "account_id": i.account_id, "account_number": i.account_number,
         "account_name": i.account_name, "receiver": i.receiver, "desk": i.desk,
@@ -190,7 +191,7 @@ async def mark_shown(session: AsyncSession, clock: Clock, incident_id: int,
     return inc
 
 
-def close_fields(inc: Incident, now: datetime, disposition: str, cause: str | None,
+def close_fields(inc: Any, now: datetime, disposition: str, cause: str | None,
                  note: str | None) -> None:
     inc.status = "closed"
     inc.disposition = disposition
@@ -209,12 +210,12 @@ async def close(session: AsyncSession, clock: Clock, actor: audit.Actor, inciden
     close_fields(inc, clock.now(), disposition, cause, note)
     await session.flush()
     _audit(session, clock, actor, "close", inc, before, note)
-    await _release_account_flags(session, clock, actor, inc, out)
+    await release_account_flags(session, clock, actor, inc, out)
     out.add("incident.closed", {"incident": incident_dict(inc), "operator": actor.name})
     return inc
 
 
-async def _release_account_flags(session: AsyncSession, clock: Clock, actor: audit.Actor,
+async def release_account_flags(session: AsyncSession, clock: Clock, actor: audit.Actor,
                                  inc: Incident, out: Outbox) -> None:
     """Closing a runaway incident clears the runaway; closing a fail-to-test incident restarts
     the test timer from now (so it is not raised again at the next tick)."""

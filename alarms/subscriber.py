@@ -1,21 +1,18 @@
 """What the engine needs to know about subscribers, behind a Protocol so the rules can be
 tested with a fake directory; :class:`CrmDirectory` answers through crm's public functions.
 
-crm does not (yet) offer: the status of an account by number, the list of accounts that have a
-schedule, the device model of each zone, contact e-mail addresses, and callback visits. The
-adapter works around the first three with crm's other public functions (see each method) and
-the engine degrades gracefully on the last two.
+crm does not (yet) offer contact e-mail addresses or callback visits; the engine degrades
+gracefully without them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from core.audit import Actor
 from core.clock import Clock
 from core.db import Database
-from crm import records as crm_records
 from crm import services as crm
 from crm.schedule import Schedule
 
@@ -68,37 +65,20 @@ class CrmDirectory:
         self.db = db
         self.clock = clock
 
+    @staticmethod
+    def _info(row: dict[str, Any] | None) -> AccountInfo | None:
+        if row is None or row.get("archived"):
+            return None
+        return AccountInfo(int(row["id"]), str(row["number"]), str(row["name"]),
+                           str(row["status"]))
+
     async def lookup(self, number: str, receiver_prefix: str) -> AccountInfo | None:
-        # crm has find_account (id only); the status comes from its account search.
         async with self.db.session() as s:
-            rows, _ = await crm_records.list_accounts(s, q=number,
-                                                      receiver_prefix=receiver_prefix, limit=20)
-        for r in rows:
-            if r["number"] == number:
-                return AccountInfo(int(r["id"]), r["number"], r["name"], r["status"])
-        return None
+            return self._info(await crm.find_account_info(s, number, receiver_prefix))
 
     async def account_by_id(self, account_id: int) -> AccountInfo | None:
-        # No light crm reader by id; the screen-pop summary carries number, name and status.
         async with self.db.session() as s:
-            try:
-                a = await crm.account_summary(s, account_id, self.clock.now().date())
-            except crm.NotFound:
-                return None
-        return AccountInfo(int(a["id"]), a["number"], a["name"], a["status"])
-
-    async def all_accounts(self, page: int = 5000) -> list[tuple[str, AccountInfo]]:
-        """Every live account with its receiver prefix (to warm a cache)."""
-        out: list[tuple[str, AccountInfo]] = []
-        offset = 0
-        while True:
-            async with self.db.session() as s:
-                rows, _ = await crm_records.list_accounts(s, limit=page, offset=offset)
-            out += [(r["receiver_prefix"], AccountInfo(int(r["id"]), r["number"], r["name"],
-                                                       r["status"])) for r in rows]
-            if len(rows) < page:
-                return out
-            offset += page
+            return self._info(await crm.account_info(s, account_id))
 
     async def call_list(self, account_id: int) -> list[CallTarget]:
         async with self.db.session() as s:
@@ -122,24 +102,15 @@ class CrmDirectory:
             return await crm.get_schedules(s, account_ids)
 
     async def scheduled_account_ids(self) -> list[int]:
-        # No crm function lists scheduled accounts: read every account's schedule in chunks.
-        ids = [a.id for _, a in await self.all_accounts()]
-        out: list[int] = []
-        for i in range(0, len(ids), 1000):
-            found = await self.schedules(ids[i:i + 1000])
-            out += [aid for aid, sch in found.items() if sch.windows]
-        return out
+        async with self.db.session() as s:
+            return await crm.scheduled_account_ids(s)
 
     async def zone_devices(self, account_id: int) -> dict[str, str]:
-        # No crm function gives zones with their device model; load_account is the closest.
+        """Zone number -> device model (the panel's model when the zone names none)."""
         async with self.db.session() as s:
-            account = await crm_records.load_account(s, account_id)
-        out: dict[str, str] = {}
-        for panel in account.panels:
-            for z in panel.zones:
-                if z.archived_at is None:
-                    out[str(z.number)] = z.device_model or panel.model or ""
-        return out
+            zones = await crm.zones(s, account_id)
+        return {str(z["number"]): str(z["device_model"] or z["panel_model"] or "")
+                for z in zones}
 
     async def create_work_order(self, account_id: int, summary: str, details: str,
                                 actor: Actor) -> int:

@@ -1,14 +1,20 @@
-"""200 concurrent IVR sessions over real sockets; prints JSON with AGI round-trip figures.
+"""200 concurrent IVR sessions through pbxsim's FastAGI client; prints JSON with the AGI command
+round trip.
 
-pbxsim has no FastAGI client yet, so the scripted Asterisk of the IVR tests drives the calls
-(tests/ivr/fake_asterisk.py), in its own process as Asterisk would be. Calls arrive over one
-second and every prompt "plays" for 300 ms, so all 200 are in the IVR at once as in a storm.
-Half go to the operator queue, half through subscriber services (PIN, put on test).
+pbxsim runs in its own process on real time, as Asterisk would, with Vigil's IVR line (answer,
+``AGI(agi://…/ivr)``, then the queue named in ``VIGIL_QUEUE``). Calls arrive over one second
+and every prompt plays for 300 ms, so all of them are in the IVR at once as in a storm. Callers
+key when asked: half go to the operators (2), half through subscriber services (1, PIN, put on
+test for 4 hours, then silence). The IVR runs on SQLite in this process (blacklist, lockouts,
+callback requests, session log, on-test through alarms.api), with in-memory subscribers so the
+figure is the IVR's own (crm's argon2 passcode check blocks the event loop ~20 ms; see the
+report of issue 7).
 
-- ``rtt_ms``: measured by the IVR, command written -> reply read, for the commands Asterisk
+- ``rtt_ms``: measured by the IVR, command written -> reply read, for the commands pbxsim
   answers at once (ANSWER, SET/GET VARIABLE, HANGUP; media commands last as long as the audio).
-- ``turnaround_ms``: measured at Asterisk's side, reply written -> next command read: how long
-  the IVR takes to decide its next step, database reads and writes included.
+  This is the figure of the target (p99 < 10 ms).
+- ``gap_ms``: reply read -> next command written, i.e. how long the IVR takes to decide its next
+  step (database reads and writes included).
 """
 
 from __future__ import annotations
@@ -28,45 +34,56 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.bus import Bus  # noqa: E402
 from core.clock import SystemClock  # noqa: E402
 from core.db import Database  # noqa: E402
+from ivr.adapters import AlarmsApi  # noqa: E402
 from ivr.deps import IvrDeps  # noqa: E402
 from ivr.flow import Call  # noqa: E402
 from ivr.models import IvrSession  # noqa: E402
 from ivr.server import IvrServer  # noqa: E402
+from pbxsim.engine.clock import AsyncioScheduler  # noqa: E402
 from tests.ivr.conftest import (  # noqa: E402
-    FakeAlarms,
     FakeQueueStats,
     FakeSubscribers,
     FakeTickets,
     settings,
 )
-from tests.ivr.fake_asterisk import HANG_UP, FakeAsterisk  # noqa: E402
+from tests.ivr.pbx_rig import PbxRig  # noqa: E402
 from vigil import migrate  # noqa: E402
 
 PLAYBACK_S = 0.3
 RAMP_S = 1.0
+CALLER = "+8613800000013"
 INSTANT = ("ANSWER", "SET VARIABLE", "GET VARIABLE", "HANGUP")
+PATHS: tuple[list[str | None], ...] = (["2"], ["1", "2468#", "2", "4#", None, None, None])
 
 
-async def one_call(port: int, i: int, sessions: int) -> tuple[list[float], bool]:
-    await asyncio.sleep(RAMP_S * i / sessions)
-    keys: list[str | None] = ["2"] if i % 2 else ["1", "2468#", "2", "4#", HANG_UP]
-    caller = FakeAsterisk(keys, media_delay=PLAYBACK_S)
-    session = await caller.run(port, uniqueid=f"1795300000.{i}")
-    return caller.turnarounds, bool(session.commands)
+def drive(port: int, sessions: int) -> dict[str, int]:
+    """Asterisk's side, in its own process: pbxsim on real time places the calls."""
 
+    async def main() -> dict[str, int]:
+        rig = PbxRig(port, tempfile.gettempdir(), scheduler=AsyncioScheduler(),
+                     durations=lambda name: PLAYBACK_S)
+        rig.keep_events = False
+        for i in range(sessions):
+            rig.call(CALLER, PATHS[i % 2], talk_s=15)
+            await asyncio.sleep(RAMP_S / sessions)
+        for _ in range(1200):  # until every caller has hung up (at most two minutes)
+            if not rig.engine.channels:
+                break
+            await asyncio.sleep(0.1)
+        await rig.engine.close_io()
+        return {"placed": sessions, "agi_sessions": sum(1 for c in rig.callers if c.commands),
+                "left_over_channels": len(rig.engine.channels)}
 
-def drive(port: int, sessions: int) -> tuple[list[float], int]:
-    """Asterisk's side, run in a separate process."""
-
-    async def main() -> list[tuple[list[float], bool]]:
-        return await asyncio.gather(*(one_call(port, i, sessions) for i in range(sessions)))
-
-    results = asyncio.run(main())
-    return [t for turns, _ in results for t in turns], sum(ok for _, ok in results)
+    return asyncio.run(main())
 
 
 def pct(values: list[float], q: int) -> float:
     return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000, 3)
+
+
+def figures(values: list[float]) -> dict[str, float]:
+    return {"p50": pct(values, 50), "p99": pct(values, 99), "max": round(max(values) * 1000, 3),
+            "n": len(values)}
 
 
 async def run(sessions: int) -> dict[str, object]:
@@ -75,44 +92,45 @@ async def run(sessions: int) -> dict[str, object]:
         await migrate.upgrade(url)
         db, bus, clock = Database(url), Bus(), SystemClock()
         deps = IvrDeps(db=db, bus=bus, clock=clock, settings=settings(),
-                       subscribers=FakeSubscribers(), alarms=FakeAlarms(clock),
+                       subscribers=FakeSubscribers(), alarms=AlarmsApi(db, clock, bus),
                        tickets=FakeTickets(), queue_stats=FakeQueueStats())
         rtts: list[float] = []
+        gaps: list[float] = []
         outcomes: dict[str, int] = {}
         peak = 0
 
         def collect(call: Call, record: IvrSession) -> None:
-            rtts.extend(x.rtt for x in call.channel.log if x.command.startswith(INSTANT))
+            log = call.channel.log
+            rtts.extend(x.rtt for x in log if x.command.startswith(INSTANT))
+            gaps.extend(x.gap for x in log[1:])
             outcomes[record.outcome] = outcomes.get(record.outcome, 0) + 1
 
         server = IvrServer(deps, port=0)
         server.on_session = collect
         await server.start()
-        # Warm up both paths once (first-use statement compilation, mapper set-up) unmeasured.
-        for keys in (["2"], ["1", "2468#", "2", "4#", HANG_UP]):
-            await FakeAsterisk(keys).run(server.bound_port, uniqueid="warm-up")
-        await server.flush_logs()
-        rtts.clear()
-        outcomes.clear()
         loop = asyncio.get_running_loop()
         with ProcessPoolExecutor(max_workers=1) as pool:
+            # warm up both paths unmeasured (statement compilation, mapper set-up)
+            await loop.run_in_executor(pool, drive, server.bound_port, 2)
+            await server.flush_logs()
+            rtts.clear()
+            gaps.clear()
+            outcomes.clear()
             start = time.perf_counter()
             fut = loop.run_in_executor(pool, drive, server.bound_port, sessions)
             while not fut.done():
                 peak = max(peak, len(server.app.sessions) if server.app is not None else 0)
                 await asyncio.sleep(0.05)
-            turns, completed = await fut
+            pbx = await fut
             wall = time.perf_counter() - start
+        await server.flush_logs()
         await server.stop()
         await db.dispose()
     return {
-        "bench": "ivr", "sessions": sessions, "peak_concurrent": peak,
-        "agi_commands": sum(1 for _ in turns) + completed, "wall_s": round(wall, 3),
-        "rtt_ms": {"p50": pct(rtts, 50), "p99": pct(rtts, 99), "max": round(max(rtts) * 1000, 3),
-                   "n": len(rtts)},
-        "turnaround_ms": {"p50": pct(turns, 50), "p99": pct(turns, 99),
-                          "max": round(max(turns) * 1000, 3), "n": len(turns)},
-        "outcomes": outcomes, "completed": completed, "target": "p99 < 10 ms",
+        "bench": "ivr", "driver": "pbxsim FastAGI client (real time, own process)",
+        "sessions": sessions, "peak_concurrent": peak, "wall_s": round(wall, 3),
+        "rtt_ms": figures(rtts), "gap_ms": figures(gaps), "outcomes": outcomes, **pbx,
+        "target": "rtt p99 < 10 ms",
     }
 
 

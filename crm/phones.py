@@ -108,6 +108,8 @@ async def _fetch(session: AsyncSession, e164: str) -> Sequence[Any]:
     or one round trip on a prepared statement. That keeps p99 low when the event loop is busy.
     The columns are text and integers, so no SQLAlchemy type conversion is skipped.
     """
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # what the ORM would autoflush before a query
     conn = await session.connection()
     dialect = conn.dialect
     if dialect.driver not in ("aiosqlite", "asyncpg"):

@@ -58,7 +58,7 @@ ENTITY: dict[type[Base], str] = {
 # Fields a change may never touch directly (identity, ownership, secrets, life cycle).
 _FIXED = {"id", "account_id", "panel_id", "contact_id", "archived_at", "created_at",
           "created_by", "passcode_hash", "duress_hash", "e164", "search_text", "views",
-          "status_history", "done_at", "closed_at"}
+          "done_at", "closed_at", "completed_at", "updated_at"}
 
 _CHOICES: dict[tuple[type[Base], str], set[str]] = {
     (Account, "status"): {s.value for s in AccountStatus},
@@ -172,6 +172,8 @@ def _set(obj: Base, key: str, value: Any, region: str) -> None:
         except InvalidPhone as exc:
             raise FieldError("number", str(exc)) from exc
         obj.raw = value
+    elif key in ("status", "assignee_id") and isinstance(obj, Ticket):
+        raise FieldError(key, "changes only through a ticket transition")
     elif key in _FIXED or key not in _columns(obj):
         raise FieldError(key, "cannot be changed")
     elif value is None and not _columns(obj)[key]:

@@ -235,7 +235,7 @@ class _Gen:
         account_id = self._add(Account, {
             "receiver_prefix": prefix, "number": number, "name": name, "status": status,
             "language": lang, "timezone": "Asia/Shanghai", "created_at": created,
-            "updated_at": created, "archived_at": None})
+            "updated_at": created})
 
         district, road = r.choice(city[5]), r.choice(city[6])
         n = r.randrange(1, 1999)
@@ -254,12 +254,11 @@ class _Gen:
             "type": ptype,
             "access_notes": r.choice(["", "", "钥匙在物业", "Key safe at the side gate, code with "
                                       "the owner", "保安24小时值班"]),
-            "hazard_notes": r.choice(["", "", "", "有狗 dog on premises", "存放易燃物品"]),
-            "archived_at": None})
+            "hazard_notes": r.choice(["", "", "", "有狗 dog on premises", "存放易燃物品"])})
         if r.random() < 0.8:
             raw, e164 = self.landline(city)
             self._add(Phone, {"account_id": account_id, "contact_id": None, "kind": "premises",
-                              "raw": raw, "e164": e164, "archived_at": None})
+                              "raw": raw, "e164": e164})
 
         if r.random() < 0.94:
             make, model, protocol = r.choice(PANELS)
@@ -267,8 +266,7 @@ class _Gen:
                 "account_id": account_id, "premises_id": premises_id, "make": make,
                 "model": model, "protocol": protocol, "account_code": number,
                 "test_interval_minutes": None if r.random() < 0.07 else r.choice([1440, 1440,
-                                                                                  720, 10080]),
-                "archived_at": None})
+                                                                                  720, 10080])})
             undescribed = r.random() < 0.1
             for zn in range(1, r.randint(2, 6) + 1):
                 kind = r.choice(ZONE_KINDS)
@@ -277,7 +275,7 @@ class _Gen:
                 self._add(Zone, {
                     "panel_id": panel_id, "number": zn,
                     "description": "" if undescribed and zn > 1 else desc,
-                    "device_type": kind[2], "device_model": kind[3], "archived_at": None})
+                    "device_type": kind[2], "device_model": kind[3]})
 
         no_codes = r.random() < 0.08
         n_contacts = r.choices([0, 1, 2, 3], [3, 17, 50, 30])[0]
@@ -294,21 +292,19 @@ class _Gen:
                 "passcode_hash": None if no_codes or r.random() < 0.15
                 else r.choice(self.passcodes),
                 "duress_hash": None if no_codes or r.random() < 0.5 else r.choice(self.duress),
-                "notes": "", "archived_at": None})
+                "notes": ""})
             if role == "guard":
                 e164 = r.choice(self.guard_numbers)
                 self._add(Phone, {"account_id": account_id, "contact_id": contact_id,
-                                  "kind": "work", "raw": e164, "e164": e164,
-                                  "archived_at": None})
+                                  "kind": "work", "raw": e164, "e164": e164})
                 continue
             raw, e164 = self.mobile()
             self._add(Phone, {"account_id": account_id, "contact_id": contact_id,
-                              "kind": "mobile", "raw": raw, "e164": e164, "archived_at": None})
+                              "kind": "mobile", "raw": raw, "e164": e164})
             if r.random() < 0.08:
                 raw, e164 = self.landline(city)
                 self._add(Phone, {"account_id": account_id, "contact_id": contact_id,
-                                  "kind": r.choice(["home", "work"]), "raw": raw, "e164": e164,
-                                  "archived_at": None})
+                                  "kind": r.choice(["home", "work"]), "raw": raw, "e164": e164})
 
         if r.random() < (0.9 if business else 0.25):
             days = 6 if ptype == "shop" else 5
@@ -316,19 +312,16 @@ class _Gen:
             closes = time(r.choice([17, 18, 21, 22]), r.choice([0, 30]))
             for wd in range(days):
                 self._add(ScheduleWindow, {"account_id": account_id, "weekday": wd,
-                                           "opens": opens, "closes": closes,
-                                           "archived_at": None})
+                                           "opens": opens, "closes": closes})
             if business and r.random() < 0.1:
                 for day, hname in HOLIDAYS_2026:
-                    self._add(Holiday, {"account_id": account_id, "day": day, "name": hname,
-                                        "archived_at": None})
+                    self._add(Holiday, {"account_id": account_id, "day": day, "name": hname})
             if r.random() < 0.01:
                 start = now + timedelta(days=r.randrange(1, 30))
                 self._add(ScheduleException, {
                     "account_id": account_id, "starts_at": start,
                     "ends_at": start + timedelta(days=r.randrange(1, 7)),
-                    "expected": "closed", "reason": r.choice(["装修 renovation", "holiday trip"]),
-                    "archived_at": None})
+                    "expected": "closed", "reason": r.choice(["装修 renovation", "holiday trip"])})
 
         if r.random() < 0.95:
             plan, fee = r.choice(PLANS)
@@ -337,15 +330,13 @@ class _Gen:
                 "account_id": account_id, "starts_on": signed,
                 "ends_on": None if r.random() < 0.5 else signed + timedelta(days=3 * 365),
                 "fee_plan": plan, "monthly_fee": fee,
-                "payment_status": "overdue" if r.random() < 0.08 else "paid",
-                "archived_at": None})
+                "payment_status": "overdue" if r.random() < 0.08 else "paid"})
         if r.random() < 0.05:
             self._add(Note, {"account_id": account_id, "author": "system:seed",
                              "created_at": created,
                              "body": r.choice(["老人独居，核实电话请耐心。", "Owner travels often; "
                                                "call the second keyholder first on weekdays.",
-                                               "门口有监控，可远程查看。"]),
-                             "archived_at": None})
+                                               "门口有监控，可远程查看。"])})
         if r.random() < 0.02:
             self.ticket(account_id, lang, now)
 
@@ -376,7 +367,7 @@ class _Gen:
             "created_at": created, "updated_at": events[-1][0],
             "due_at": created + timedelta(hours={"consultation": 24, "complaint": 48}.get(kind,
                                                                                       72)),
-            "done_at": done_at, "closed_at": closed_at, "archived_at": None})
+            "done_at": done_at, "closed_at": closed_at})
         for at_, before, after in events:
             self._add(TicketEvent, {"ticket_id": ticket_id, "at": at_, "actor": "system:seed",
                                     "from_status": before, "to_status": after, "note": ""})
@@ -385,8 +376,7 @@ class _Gen:
                 "account_id": account_id, "panel_id": None, "ticket_id": ticket_id,
                 "summary": subject[1] if lang == "en" else subject[0], "details": "",
                 "status": "open", "technician": "", "scheduled_for": None,
-                "completed_at": None, "created_by": "system:seed", "created_at": created,
-                "archived_at": None})
+                "completed_at": None, "created_by": "system:seed", "created_at": created})
 
 
 @lru_cache(maxsize=1)
@@ -449,7 +439,7 @@ async def seed(db: Database, accounts: int, seed: int = 1, *, users: bool = True
                     "title": title, "tags": tags, "body": body, "language": lang,
                     "search_text": " ".join((title, tags, body)).lower(),
                     "views": rng.randrange(0, 50), "created_at": BASE_TIME,
-                    "updated_at": BASE_TIME, "archived_at": None})
+                    "updated_at": BASE_TIME})
         k = 0
         for part in _chunks(accounts, chunk):
             for _ in part:

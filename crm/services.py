@@ -31,6 +31,7 @@ from crm.models import (
     ScheduleWindow,
     Ticket,
     TicketStatus,
+    Zone,
 )
 from crm.phones import PhoneOwner, lookup_by_phone, normalize, try_normalize
 from crm.schedule import Override, Schedule, Window, expected_state
@@ -38,9 +39,11 @@ from crm.tickets import SlaPolicy, create_ticket, create_work_order, sla_colour,
 
 __all__ = [
     "CallListEntry", "Completeness", "FieldError", "NotFound", "PhoneOwner", "Schedule",
-    "SlaPolicy", "account_summary", "call_list", "completeness", "create_article",
-    "create_ticket", "create_work_order", "expected_state", "find_account", "get_schedule",
-    "get_schedules", "lookup_by_phone", "normalize", "search", "sla_colour", "transition",
+    "SlaPolicy", "account_info", "account_summary", "call_list", "completeness",
+    "create_article", "create_ticket", "create_work_order", "current_contract",
+    "expected_state", "find_account", "find_account_info", "get_schedule", "get_schedules",
+    "lookup_by_phone", "normalize", "panel_settings", "scheduled_account_ids", "search",
+    "sla_colour", "transition", "zones",
     "try_normalize", "verify_account_code", "verify_contact_code", "view_article",
 ]
 
@@ -69,6 +72,47 @@ async def find_account(session: AsyncSession, number: str,
     return await session.scalar(select(Account.id).where(
         Account.receiver_prefix == receiver_prefix, Account.number == number,
         Account.archived_at.is_(None)))
+
+
+def _info(a: Account) -> dict[str, Any]:
+    return {"id": a.id, "number": a.number, "receiver_prefix": a.receiver_prefix,
+            "name": a.name, "status": a.status, "language": a.language,
+            "timezone": a.timezone, "archived": a.archived_at is not None}
+
+
+async def account_info(session: AsyncSession, account_id: int) -> dict[str, Any] | None:
+    """The account's identity and status in one primary-key read (None if there is none)."""
+    a = await session.get(Account, account_id)
+    return None if a is None else _info(a)
+
+
+async def find_account_info(session: AsyncSession, number: str,
+                            receiver_prefix: str = "") -> dict[str, Any] | None:
+    """Like :func:`find_account` with identity and status, from the unique index."""
+    a = await session.scalar(select(Account).where(
+        Account.receiver_prefix == receiver_prefix, Account.number == number,
+        Account.archived_at.is_(None)))
+    return None if a is None else _info(a)
+
+
+async def scheduled_account_ids(session: AsyncSession) -> list[int]:
+    """Live accounts that have at least one live weekly window (whose openings are judged)."""
+    rows = await session.execute(
+        select(ScheduleWindow.account_id).join(Account, Account.id == ScheduleWindow.account_id)
+        .where(ScheduleWindow.archived_at.is_(None), Account.archived_at.is_(None))
+        .distinct().order_by(ScheduleWindow.account_id))
+    return list(rows.scalars())
+
+
+async def zones(session: AsyncSession, account_id: int) -> list[dict[str, Any]]:
+    """Live zones of the account's live panels, with their devices."""
+    rows = await session.execute(
+        select(Zone, Panel.model).join(Panel, Panel.id == Zone.panel_id)
+        .where(Panel.account_id == account_id, Panel.archived_at.is_(None),
+               Zone.archived_at.is_(None)).order_by(Panel.id, Zone.number))
+    return [{"panel_id": z.panel_id, "number": z.number, "description": z.description,
+             "device_type": z.device_type, "device_model": z.device_model,
+             "panel_model": model} for z, model in rows.all()]
 
 
 async def call_list(session: AsyncSession, account_id: int) -> list[CallListEntry]:

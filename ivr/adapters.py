@@ -2,11 +2,10 @@
 
 - :class:`CrmSubscribers` and :class:`CrmTickets` use ``crm.services``.
 - :class:`AlarmsApi` uses ``alarms.api`` (storm greeting flag, put on test, open incidents, last
-  events; the armed state is read from the latest opening/closing among the last events).
-  ``alarms.api`` has no call yet to close an incident as cancelled by the subscriber or to raise
-  a duress incident: those answer :class:`~ivr.ports.ServiceUnavailable`, which the flows turn
-  into "not available, putting you through to an operator" (a duress is still announced on the
-  bus as ``ivr.duress`` and the caller hears nothing different).
+  events, cancel by subscriber, duress; the armed state is read from the latest
+  opening/closing among the last events). A database failure answers
+  :class:`~ivr.ports.ServiceUnavailable`, which the flows turn into "not available, putting you
+  through to an operator".
 - Live queue statistics come from ``cti``, which the IVR may not import: the composition root
   passes an object with ``snapshot(queue)`` (:class:`ivr.ports.QueueStats`).
 """
@@ -16,8 +15,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from alarms import api as alarms_api
 from alarms.incidents import Outbox
+from alarms.workflow import TransitionError
 from core import audit
 from core.bus import Bus
 from core.clock import Clock
@@ -176,11 +178,35 @@ class AlarmsApi:
 
     async def cancel_by_subscriber(self, incident: IncidentRef, contact_id: int | None,
                                    caller: str, note: str) -> None:
-        raise ServiceUnavailable("alarms.api offers no cancel by subscriber yet")
+        """Close the incident as cancelled by the subscriber. alarms writes its own wording
+        ("cancelled by subscriber by phone, passcode verified"); ours adds who and from where.
+        An incident an operator closed meanwhile is left as it is."""
+        detail = f"contact {contact_id} from {caller or 'unknown number'}"
+        if note and note != alarms_api.SUBSCRIBER_CANCEL_NOTE:
+            detail = f"{note}; {detail}"
+        out = Outbox()
+        try:
+            async with self.db.transaction() as session:
+                await alarms_api.cancel_by_subscriber(session, self.clock, ACTOR,
+                                                      incident.incident_id, detail, out)
+        except TransitionError:
+            return
+        except SQLAlchemyError as exc:
+            raise ServiceUnavailable(f"alarms: cancel ({exc})") from exc
+        await out.publish(self.bus)
 
     async def escalate_duress(self, account_id: int, incident: IncidentRef | None,
                               contact_id: int | None, caller: str) -> None:
-        raise ServiceUnavailable("alarms.api offers no duress escalation yet")
+        note = f"by phone (IVR), contact {contact_id} from {caller or 'unknown number'}"
+        out = Outbox()
+        try:
+            async with self.db.transaction() as session:
+                await alarms_api.raise_duress(
+                    session, self.clock, ACTOR, account_id,
+                    incident.incident_id if incident else None, note, out)
+        except SQLAlchemyError as exc:
+            raise ServiceUnavailable(f"alarms: duress ({exc})") from exc
+        await out.publish(self.bus)
 
     async def put_on_test(self, account_id: int, hours: int, caller: str) -> datetime:
         until = self.clock.now() + timedelta(hours=hours)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.clock import Clock
+from core.db import Database
 from crm.services import normalize, try_normalize
 from ivr.models import BlacklistEntry
 
@@ -57,3 +60,35 @@ async def remove_number(session: AsyncSession, clock: Clock, actor: audit.Actor,
 async def list_numbers(session: AsyncSession) -> list[BlacklistEntry]:
     return list((await session.execute(select(BlacklistEntry).where(
         BlacklistEntry.archived_at.is_(None)).order_by(BlacklistEntry.id))).scalars())
+
+
+class BlacklistCache:
+    """The live blacklist in memory, re-read at most every ``ttl`` seconds.
+
+    Every call starts with this check, so in a storm a query per call would compete with the
+    calls already in the menus; the list is short and changes rarely (from the console, maybe on
+    another node), so a change takes effect within ``ttl``."""
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._numbers: frozenset[str] = frozenset()
+        self._loaded_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def contains(self, db: Database, clock: Clock, number: str,
+                       region: str = "CN") -> bool:
+        e164 = try_normalize(number, region) if number else None
+        if e164 is None:
+            return False
+        if self._loaded_at is None or clock.monotonic() - self._loaded_at >= self.ttl:
+            async with self._lock:  # one reload, however many calls arrive meanwhile
+                if self._loaded_at is None or clock.monotonic() - self._loaded_at >= self.ttl:
+                    async with db.session() as session:
+                        rows = await session.scalars(select(BlacklistEntry.e164).where(
+                            BlacklistEntry.archived_at.is_(None)))
+                        self._numbers = frozenset(rows)
+                    self._loaded_at = clock.monotonic()
+        return e164 in self._numbers
+
+    def invalidate(self) -> None:
+        self._loaded_at = None

@@ -29,11 +29,13 @@ class CallerHungUp(Exception):  # noqa: N818 - it is an event, not a programming
 
 @dataclass(slots=True)
 class Exchange:
-    """One command and its reply, with the round trip in seconds (for the session log/bench)."""
+    """One command and its reply, with the round trip in seconds and the time the IVR took
+    since the previous reply (its own work: flow logic, database) for the session log/bench."""
 
     command: str
     reply: str
     rtt: float
+    gap: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ class AgiChannel:
     dead: bool = False
     commands: int = 0
     rtt_total: float = 0.0
+    last_reply_at: float | None = None
 
     @property
     def uniqueid(self) -> str:
@@ -99,11 +102,14 @@ class AgiChannel:
         except CallerHungUp:
             self.dead = True
             raise
-        rtt = time.perf_counter() - start
+        now = time.perf_counter()
+        rtt = now - start
+        gap = start - self.last_reply_at if self.last_reply_at is not None else 0.0
+        self.last_reply_at = now
         self.commands += 1
         self.rtt_total += rtt
         if self.keep_log:
-            self.log.append(Exchange(text, line, rtt))
+            self.log.append(Exchange(text, line, rtt, gap))
         reply = agi.parse_reply(line.split("\n", 1)[0])
         if reply.hangup:
             self.dead = True

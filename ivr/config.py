@@ -27,11 +27,9 @@ class IvrSettings(BaseSettings):
     pin_lockout_minutes: int = Field(30, ge=1)
     recent_alarm_minutes: int = Field(60, ge=1, description="How old an alarm may be to cancel.")
     max_test_hours: int = Field(72, ge=1)
-    emergency_queue: str = "operators"
+    emergency_queue: str = Field("emergency", description="Option 2 and every fallback.")
     emergency_priority: int = Field(10, description="QUEUE_PRIO for option 2 (highest first).")
-    service_queue: str = "support"
-    queue_options: str = Field("t", description="Queue() options (t: callee may transfer).")
-    queue_timeout_s: int = Field(600, ge=0)
+    service_queue: str = Field("billing", description="Option 3, billing and service.")
     callback_offer_after_s: int = Field(
         60, ge=0, description="Offer a callback when the estimated wait is longer than this.")
     voicemail_dir: str = Field("vigil-voicemail", description="Record() path, sounds-relative.")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from core.bus import Bus
 from core.clock import Clock
 from core.db import Database
+from ivr.blacklist import BlacklistCache
 from ivr.config import IvrSettings
 from ivr.ports import AlarmActions, QueueSnapshot, QueueStats, SubscriberLookup, Tickets
 
@@ -29,3 +30,4 @@ class IvrDeps:
     tickets: Tickets
     queue_stats: QueueStats = field(default_factory=NoQueueStats)
     region: str = "CN"
+    blacklist: BlacklistCache = field(default_factory=BlacklistCache)

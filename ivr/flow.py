@@ -32,6 +32,7 @@ class Call:
     path: list[str] = field(default_factory=list)
     step: str = "start"
     subscriber: Subscriber | None = None
+    known_account: int | None = None
     pin_ok: bool = False
     outcome: str | None = None
     done: bool = False
@@ -51,6 +52,11 @@ class Call:
         """Record what the call achieved; ``done`` ends the menus (queued, hung up, ...)."""
         self.outcome = outcome
         self.done = self.done or done
+
+    @property
+    def account_id(self) -> int | None:
+        """The caller's account: identified here, or told by the dialplan (``ivr/message``)."""
+        return self.subscriber.account_id if self.subscriber else self.known_account
 
     @property
     def path_text(self) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from ivr import blacklist, prompts
+from ivr import prompts
 from ivr.config import desk_status
 from ivr.flow import Call, Menu
 from ivr.ports import ServiceUnavailable
-from ivr.queue_entry import to_operator, to_service_desk
+from ivr.queue_entry import VAR_ACCOUNT_ID, to_operator, to_service_desk
 from ivr.subscriber_services import subscriber_services
 from ivr.voicemail import voicemail
 
@@ -74,16 +74,16 @@ async def disaster_mode(call: Call) -> bool:
         return False
 
 
-async def main_line(call: Call) -> None:
+async def greet(call: Call) -> bool:
+    """What every entry point does first: answer, refuse a blacklisted number, recognise the
+    caller, settle the language. False when the call is over (blacklisted)."""
     deps = call.deps
     call.at("answer")
     await call.channel.answer()
     if call.caller:
-        async with deps.db.session() as session:
-            refused = await blacklist.is_blacklisted(session, call.caller, deps.region)
-        if refused:
+        if await deps.blacklist.contains(deps.db, deps.clock, call.caller, deps.region):
             await refuse(call)
-            return
+            return False
         owners = await deps.subscribers.by_caller_id(call.caller)
         if len({o.account_id for o in owners}) == 1:
             call.subscriber = owners[0]
@@ -93,6 +93,14 @@ async def main_line(call: Call) -> None:
         await call.set_language("en" if sub.language == "en" else "zh-CN")
     else:
         await LANGUAGE_MENU.run(call)
+    return True
+
+
+async def main_line(call: Call) -> None:
+    """``agi://…/ivr``: the center's number."""
+    deps = call.deps
+    if not await greet(call):
+        return
     await call.say("welcome")
     if await disaster_mode(call):
         call.at("storm-greeting")
@@ -100,6 +108,7 @@ async def main_line(call: Call) -> None:
     status = desk_status(deps.settings, deps.clock.now())
     if status != "open":
         await call.say("holiday" if status == "holiday" else "after-hours")
+    sub = call.subscriber
     if sub is not None and sub.account_number.isdigit():
         await call.say("welcome-account")
         await call.channel.say_digits(sub.account_number)
@@ -108,7 +117,38 @@ async def main_line(call: Call) -> None:
         await MAIN_MENU.run(call)
         if call.done or not call.back:
             break
+    await end_call(call)
+
+
+async def end_call(call: Call) -> None:
+    """A flow that reached neither a queue nor a hang-up says goodbye and hangs up."""
     if not call.done:
         call.finish(call.outcome or "completed")
         await call.say("goodbye")
         await call.channel.hangup()
+
+
+async def subscriber_line(call: Call) -> None:
+    """``agi://…/ivr/subscriber``: straight to subscriber services (the direct line)."""
+    if not await greet(call):
+        return
+    if await disaster_mode(call):
+        call.at("storm-greeting")
+        await call.say("storm-greeting")
+    await subscriber_services(call)
+    await end_call(call)
+
+
+async def message_line(call: Call) -> None:
+    """``agi://…/ivr/message``: the dialplan sends callers here after a long wait in billing;
+    the channel still carries the account and the language the IVR gave it earlier."""
+    call.at("answer")
+    await call.channel.answer()
+    account = await call.channel.get_variable(VAR_ACCOUNT_ID)
+    if account and account.isdigit():
+        call.known_account = int(account)
+    language = await call.channel.get_variable("CHANNEL(language)")
+    for lang, code in prompts.ASTERISK_LANGUAGE.items():
+        if language == code:
+            call.lang = lang
+    await voicemail(call)

@@ -26,7 +26,7 @@ from ivr.account_echo import account_echo
 from ivr.channel import AgiChannel, CallerHungUp
 from ivr.deps import IvrDeps
 from ivr.flow import Call
-from ivr.main_line import main_line
+from ivr.main_line import main_line, message_line, subscriber_line
 from ivr.models import IvrSession
 from ivr.queue_entry import to_operator
 
@@ -34,8 +34,12 @@ log = logging.getLogger(__name__)
 
 Flow = Callable[[Call], Awaitable[None]]
 
+# The FastAGI paths of asterisk-config/extensions.conf (vigil.asterisk_refs.AGI_PATHS), and the
+# installers' line check.
 ROUTES: dict[str, Flow] = {
     "ivr": main_line,
+    "ivr/subscriber": subscriber_line,
+    "ivr/message": message_line,
     "account-echo": account_echo,
 }
 
@@ -202,7 +206,7 @@ class IvrServer:
         return IvrSession(
             uniqueid=call.channel.uniqueid, channel=call.channel.env.get("agi_channel", ""),
             route=call.route, caller=call.caller,
-            account_id=call.subscriber.account_id if call.subscriber else None,
+            account_id=call.account_id,
             language=call.lang, path=call.path_text, outcome=outcome, last_step=call.step,
             commands=call.channel.commands, started_at=started, ended_at=self.deps.clock.now(),
             detail="; ".join(call.notes + ([error] if error else [])))

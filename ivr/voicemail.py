@@ -24,8 +24,8 @@ async def voicemail(call: Call) -> None:
         await call.channel.exec("Record", f"{name}.wav,5,{settings.voicemail_max_s},k")
     except CallerHungUp:
         hung_up = True
-    account = call.subscriber.account_id if call.subscriber else None
-    ticket = await call.deps.tickets.voicemail(account, call.caller, f"{name}.wav", call.lang)
+    ticket = await call.deps.tickets.voicemail(call.account_id, call.caller, f"{name}.wav",
+                                               call.lang)
     call.finish("voicemail")
     call.notes.append(f"ticket {ticket}")
     if hung_up:

@@ -56,13 +56,26 @@ XDATA_NAMES: Final[dict[str, str]] = {
 }
 
 
-def crc16_arc(data: bytes) -> int:
-    """CRC-16/ARC: reflected polynomial 0xA001, initial value 0."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
         for _ in range(8):
             crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE: Final = _crc_table()
+
+
+def crc16_arc(data: bytes) -> int:
+    """CRC-16/ARC: reflected polynomial 0xA001, initial value 0 (table-driven: every frame
+    is checked on receipt and every reply built, so this is on the hot path)."""
+    crc = 0
+    table = _CRC_TABLE
+    for byte in data:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
 
 
@@ -233,9 +246,16 @@ def parse_frame(raw: bytes) -> Dc09Frame:
     )
 
 
+_TS = re.compile(r"_([0-9]{2}):([0-9]{2}):([0-9]{2}),([0-9]{2})-([0-9]{2})-([0-9]{4})\Z")
+
+
 def parse_timestamp(text: str) -> datetime:
     """``_HH:MM:SS,MM-DD-YYYY`` (UTC) to an aware datetime; raises ValueError."""
-    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+    m = _TS.match(text)
+    if m is None:
+        raise ValueError(f"not a DC-09 timestamp: {text!r}")
+    hh, mi, ss, mo, dd, yy = (int(g) for g in m.groups())
+    return datetime(yy, mo, dd, hh, mi, ss, tzinfo=UTC)
 
 
 def format_timestamp(when: datetime) -> str:

@@ -72,7 +72,8 @@ class Dc09Server:
         try:
             while True:
                 try:
-                    chunk = await asyncio.wait_for(reader.read(4096), self.idle_timeout)
+                    async with asyncio.timeout(self.idle_timeout):  # no task per read
+                        chunk = await reader.read(4096)
                 except TimeoutError:
                     log.info("dc09 %s: %s idle, closing", self.name, peer)
                     break

@@ -10,3 +10,9 @@ def register(sub: Any) -> None:  # argparse's _SubParsersAction is private
     from cti import cli as cti_cli
 
     cti_cli.register(sub)  # replay-ami, import-queue-log
+
+    from receivers import ingest as rx_ingest
+    from receivers.simulate import cli as rx_simulate
+
+    rx_ingest.register(sub)  # ingest-alarmreceiver
+    rx_simulate.register(sub)  # simulate panels, simulate serial-receiver

@@ -196,6 +196,11 @@ async def test_ticket_life_cycle_is_timed_and_audited(services: Services,
             t = await records.get(s, Ticket, tid)
             await tickets.transition(s, services.clock, ACTOR, t, "start")
     assert err.value.loc == ["action"] and "closed" in err.value.msg
+    with pytest.raises(FieldError) as err:
+        async with services.db.transaction() as s:
+            t = await records.get(s, Ticket, tid)
+            await records.update(s, services.clock, ACTOR, t, {"status": "recorded"})
+    assert err.value.loc == ["status"]
 
 
 async def test_sla_colours_follow_the_fake_clock(services: Services, clock: FakeClock) -> None:
@@ -328,3 +333,42 @@ async def test_schedule_for_the_alarm_engine_round_trips(services: Services) -> 
     entries = await audit_of(services, "schedule_window", gone.id)
     assert [e.action for e in entries] == ["create", "archive"]
     assert entries[0].after and entries[0].after["opens"] == "10:00:00"
+
+
+async def test_lookup_sees_the_sessions_own_unflushed_changes(services: Services) -> None:
+    account_id = await make_account(services)
+    async with services.db.transaction() as s:
+        s.add(Phone(account_id=account_id, kind="premises", raw="021 6552 9988",
+                    e164="+862165529988"))
+        found = await crm.lookup_by_phone(s, "02165529988")
+        assert [o.account_id for o in found] == [account_id]
+
+
+async def test_light_readers_for_other_packages(services: Services) -> None:
+    from datetime import time
+
+    from crm.models import Panel, ScheduleWindow, Zone
+
+    account_id = await make_account(services, "0077", receiver_prefix="03")
+    plain = await make_account(services, "0078", receiver_prefix="03")
+    async with services.db.transaction() as s:
+        panel = await records.create(s, services.clock, ACTOR, Panel(
+            account_id=account_id, model="Vista-20P", test_interval_minutes=1440))
+        await records.create(s, services.clock, ACTOR, Zone(
+            panel_id=panel.id, number=2, description="后门", device_model="MC-31"))
+        old = await records.create(s, services.clock, ACTOR, Zone(panel_id=panel.id, number=1))
+        await records.archive(s, services.clock, ACTOR, old)
+        await records.create(s, services.clock, ACTOR, ScheduleWindow(
+            account_id=account_id, weekday=0, opens=time(9), closes=time(17)))
+    async with services.db.session() as s:
+        info = await crm.find_account_info(s, "0077", "03")
+        assert info and info["id"] == account_id and info["status"] == "active"
+        assert await crm.find_account_info(s, "0077", "04") is None
+        assert await crm.find_account(s, "0078", "03") == plain
+        assert (await crm.account_info(s, plain) or {})["number"] == "0078"
+        assert await crm.account_info(s, 999999) is None
+        assert await crm.scheduled_account_ids(s) == [account_id]
+        assert [(z["number"], z["device_model"], z["panel_model"])
+                for z in await crm.zones(s, account_id)] == [(2, "MC-31", "Vista-20P")]
+        assert [p["test_interval_minutes"] for p in await crm.panel_settings(s, account_id)] == [
+            1440]

@@ -48,16 +48,13 @@ class Session:
         """Prompt names in play order (``vigil/en/main-menu`` -> ``main-menu``)."""
         return [p.rsplit("/", 1)[-1] for p in self.played]
 
-    def vars_at(self, app: str) -> dict[str, str]:
-        """The channel variables set before the first EXEC of ``app``."""
-        out: dict[str, str] = {}
-        for cmd in self.commands:
-            if cmd.startswith(f"EXEC {app}"):
-                return out
-            if cmd.startswith("SET VARIABLE "):
-                _, _, name, value = shlex.split(cmd)
-                out[name] = value
-        raise AssertionError(f"{app} was never executed")
+    @property
+    def queue(self) -> str | None:
+        """The queue the IVR handed the caller to: ``VIGIL_QUEUE`` set and the session ended
+        by the IVR without a hang-up, so the dialplan goes on to ``vigil-queue``."""
+        if self.hung_up_by_ivr or not self.closed_by_ivr:
+            return None
+        return self.variables.get("VIGIL_QUEUE")
 
 
 class FakeAsterisk:
@@ -107,8 +104,8 @@ class FakeAsterisk:
             return [f"200 result={key} (timeout)"]
         if verb in ("SAY DIGITS", "SAY NUMBER", "SAY DATETIME"):
             return ["200 result=0"]
-        if verb == "SET VARIABLE":
-            s.variables[words[2]] = words[3]
+        if verb == "SET VARIABLE":  # ``__NAME`` is NAME, inherited by the call's channels
+            s.variables[words[2].lstrip("_")] = words[3]
             return ["200 result=1"]
         if verb == "GET VARIABLE":
             value = {**self.channel_vars, **s.variables}.get(words[2])

@@ -53,7 +53,7 @@ async def test_unblacklisted_number_gets_the_menu(server: IvrServer, services: S
         await blacklist.remove_number(s, services.clock, Actor("sup"), UNKNOWN_CALLER)
     got = await call(server, ["1", "2"], caller=UNKNOWN_CALLER)
     assert "blacklisted" not in got.prompts()
-    assert got.executed and got.executed[-1][0] == "Queue"
+    assert got.queue == "emergency" and not got.executed
 
 
 async def test_unknown_caller_chooses_english(server: IvrServer, services: Services) -> None:
@@ -107,26 +107,28 @@ async def test_holiday_is_announced(server: IvrServer, services: Services) -> No
 async def test_operator_queue_gets_channel_variables_and_priority(
         server: IvrServer, services: Services) -> None:
     got = await call(server, ["2"])
-    tagged = got.vars_at("Queue")
+    tagged = got.variables
+    assert got.queue == "emergency" and not got.executed  # the dialplan runs Queue()
     assert tagged["VIGIL_ACCOUNT_ID"] == str(ACCOUNT.account_id)
-    assert tagged["VIGIL_IVR_PATH"].split(">")[-2:] == ["operator", "queue:operators"]
+    assert tagged["VIGIL_IVR_PATH"].split(">")[-2:] == ["operator", "queue:emergency"]
     assert tagged["QUEUE_PRIO"] == "10"
-    assert got.executed[-1] == ("Queue", "operators,t,,,600")
+    assert got.commands[-1] == 'SET VARIABLE VIGIL_QUEUE "emergency"'
+    assert 'SET VARIABLE __VIGIL_ACCOUNT_ID "7"' in got.commands
     rec = await logged(services, server=server)
     assert rec.outcome == "queued" and rec.account_id == ACCOUNT.account_id
 
 
 async def test_queue_announces_position_and_wait(server: IvrServer, fakes: dict[str, Any]) -> None:
-    fakes["queue_stats"].figures["support"] = QueueSnapshot(waiting=3, estimated_wait_s=50)
+    fakes["queue_stats"].figures["billing"] = QueueSnapshot(waiting=3, estimated_wait_s=50)
     got = await call(server, ["3"])
     assert "SAY NUMBER 4 \"\"" in got.commands  # three ahead: fourth in line
     assert "SAY NUMBER 1 \"\"" in got.commands  # 50 s rounds up to one minute
-    assert got.executed[-1][0] == "Queue" and got.vars_at("Queue")["VIGIL_ACCOUNT_ID"] == "7"
+    assert got.queue == "billing" and got.variables["VIGIL_ACCOUNT_ID"] == "7"
 
 
 async def test_long_wait_offers_callback_and_stores_request(
         server: IvrServer, services: Services, fakes: dict[str, Any]) -> None:
-    fakes["queue_stats"].figures["support"] = QueueSnapshot(waiting=9, estimated_wait_s=600)
+    fakes["queue_stats"].figures["billing"] = QueueSnapshot(waiting=9, estimated_wait_s=600)
     events = services.bus.subscribe("ivr.callback_requested")
     got = await call(server, ["3", "1"])
     assert "callback-offer" in got.prompts() and "callback-confirmed" in got.prompts()
@@ -134,7 +136,7 @@ async def test_long_wait_offers_callback_and_stores_request(
     async with services.db.session() as s:
         req = (await s.execute(select(CallbackRequest))).scalar_one()
     assert (req.number, req.account_id, req.queue, req.status) == (
-        KNOWN_CALLER, 7, "support", "pending")
+        KNOWN_CALLER, 7, "billing", "pending")
     assert (await events.get(within=1)).data["id"] == req.id
     assert (await logged(services, server=server)).outcome == "callback"
 
@@ -192,7 +194,7 @@ async def test_wrong_passcode_does_not_cancel(server: IvrServer, services: Servi
     got = await call(server, await subscriber_keys("1", "0000#", "0001#", "0002#"))
     assert alarms.incidents[7]["status"] == "open"
     assert got.prompts().count("passcode-wrong") == 3
-    assert got.executed[-1][0] == "Queue"  # three wrong: an operator takes over
+    assert got.queue == "emergency"  # three wrong: an operator takes over
 
 
 async def test_duress_sounds_the_same_but_escalates(server: IvrServer, services: Services,
@@ -250,7 +252,7 @@ async def test_callback_request_from_services(server: IvrServer, services: Servi
 async def test_account_number_identifies_unknown_caller(server: IvrServer) -> None:
     got = await call(server, ["2", "1", "5555#", "1234#", "2468#", "0"], caller=UNKNOWN_CALLER)
     assert "account-unknown" in got.prompts()
-    assert got.vars_at("Queue")["VIGIL_ACCOUNT_ID"] == "7"
+    assert got.queue == "emergency" and got.variables["VIGIL_ACCOUNT_ID"] == "7"
 
 
 async def test_three_wrong_pins_lock_and_audit(server: IvrServer, services: Services) -> None:
@@ -294,4 +296,4 @@ async def test_caller_hangs_up_mid_menu(server: IvrServer, services: Services) -
 async def test_silence_at_main_menu_reaches_an_operator(server: IvrServer) -> None:
     got = await call(server, [None, None, None])
     assert got.prompts().count("no-input") == 3
-    assert got.executed[-1][0] == "Queue"
+    assert got.queue == "emergency"

@@ -1,0 +1,1 @@
+"""Simulators of panels and receivers, for tests, benchmarks and the demo."""

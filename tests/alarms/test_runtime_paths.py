@@ -1,0 +1,186 @@
+"""Paths between the engine and the rest: crm through CrmDirectory, verification results over
+the bus, the receiver-line trouble route, the handling-time report, and the running part on
+several nodes (one incident per signal, timers under a lease)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import time
+
+from sqlalchemy import select
+
+from alarms import incidents, runtime
+from alarms.engine import AlarmEngine
+from alarms.incidents import Outbox
+from alarms.models import Incident, IncidentSignal, VerificationCall
+from alarms.subscriber import AccountInfo, CrmDirectory
+from core.audit import Actor
+from core.bus import Bus, Event
+from core.clock import FakeClock
+from core.lease import LeaseStore
+from core.services import Services
+from crm import records
+from crm.models import Account, Panel, ScheduleWindow, Zone
+from tests.alarms.conftest import FakeDirectory, sig
+from tests.alarms.test_workflow import open_incident
+from tests.conftest import LoginFactory, ensure_user
+
+ADMIN = Actor("admin", None)
+
+
+async def crm_account(services: Services, number: str = "7001", prefix: str = "02") -> int:
+    clock = services.clock
+    async with services.db.transaction() as s:
+        a = await records.create_account(s, clock, ADMIN, number=number, name="Lotus Tea House",
+                                         receiver_prefix=prefix, timezone="UTC")
+        await records.create_contact(s, clock, ADMIN, account_id=a.id, name="Li Wei",
+                                     passcode="2468", duress_code="1357",
+                                     phones=[{"number": "13800138000"}])
+        panel = await records.create(s, clock, ADMIN, Panel(account_id=a.id, model="DS-PWA64",
+                                                            test_interval_minutes=1440))
+        await records.create(s, clock, ADMIN, Zone(panel_id=panel.id, number=3,
+                                                   device_model="PIR-200"))
+        await records.create(s, clock, ADMIN, Zone(panel_id=panel.id, number=4))
+        await records.create(s, clock, ADMIN, ScheduleWindow(account_id=a.id, weekday=0,
+                                                             opens=time(8), closes=time(18)))
+        return a.id
+
+
+async def test_crm_directory_answers_from_real_crm_records(services: Services) -> None:
+    aid = await crm_account(services)
+    await crm_account(services, number="7002")  # no schedule difference: both have one
+    d = CrmDirectory(services.db, services.clock)
+    info = await d.lookup("7001", "02")
+    assert info == AccountInfo(aid, "7001", "Lotus Tea House", "active")
+    assert await d.lookup("7001", "") is None and await d.lookup("9999", "02") is None
+    assert await d.account_by_id(aid) == info and await d.account_by_id(10_000) is None
+    targets = await d.call_list(aid)
+    assert [(t.name, t.numbers, t.has_passcode) for t in targets] == [
+        ("Li Wei", ["+8613800138000"], True)]
+    contact = targets[0].contact_id
+    assert contact is not None
+    assert [await d.verify_code(contact, c, ADMIN) for c in ("2468", "1357", "0000")] == [
+        "valid", "duress", "invalid"]
+    assert await d.test_interval_minutes(aid) == 1440
+    sched = (await d.schedules([aid]))[aid]
+    assert sched.timezone == "UTC" and [w.weekday for w in sched.windows] == [0]
+    assert aid in await d.scheduled_account_ids()
+    assert await d.zone_devices(aid) == {"3": "PIR-200", "4": "DS-PWA64"}
+    order = await d.create_work_order(aid, "Check PIR zone 3", "3 false alarms", ADMIN)
+    assert order > 0
+    async with services.db.transaction() as s:
+        await records.archive(s, services.clock, ADMIN, await records.get(s, Account, aid),
+                              "contract ended")
+    assert await d.lookup("7001", "02") is None
+
+
+async def test_verification_result_over_the_bus_checks_the_code_and_escalates_duress(
+        services: Services, engine: AlarmEngine, directory: FakeDirectory,
+        clock: FakeClock) -> None:
+    iid = await open_incident(engine, directory, clock)
+    directory.codes[41] = ("2468", "1357")
+    uid = await ensure_user(services, "ann", "agent")
+    async with services.db.transaction() as s:
+        await incidents.take(s, clock, Actor("ann", uid), iid, Outbox())
+        call = await incidents.request_call(s, clock, Actor("ann", uid), iid,
+                                            number="+8613800138000", contact_id=41,
+                                            contact_name="Li Wei", step=None, out=Outbox())
+    updates = services.bus.subscribe("incident.updated")
+    await engine.start(tick=False)
+    await services.bus.publish("verification.call_result", {
+        "call_id": call.id, "result": "answered", "code": "1357", "contact_id": 41,
+        "operator": "ann", "operator_id": uid})
+    ev = await updates.get(within=10)
+    assert ev.data["change"] == "call_result" and ev.data["call"]["code_result"] == "duress"
+    async with services.db.session() as s:
+        row = await s.get(VerificationCall, call.id)
+        inc = await incidents.get(s, iid)
+    assert row is not None and (row.result, row.code_result) == ("answered", "duress")
+    assert inc.duress and inc.priority == 1 and inc.steps[0]["step"] == "notify_police"
+
+
+async def test_receiver_line_trouble_goes_to_the_technical_desk_per_line(
+        engine: AlarmEngine, services: Services, clock: FakeClock) -> None:
+    await engine.handle_signals([sig(clock, "", "354", line="R01L1", zone=""),
+                                 sig(clock, "", "354", line="R01L1", zone=""),
+                                 sig(clock, "", "354", line="R01L2", zone="")])
+    await engine.handle_signals([sig(clock, "", "354", "restore", line="R01L1", zone="")])
+    async with services.db.session() as s:
+        rows = (await s.execute(select(Incident).order_by(Incident.id))).scalars().all()
+        logged = (await s.execute(select(IncidentSignal).order_by(IncidentSignal.id)))
+        signals = logged.scalars().all()
+    assert [(r.account_key, r.desk, r.kind, r.signal_count) for r in rows] == [
+        ("receiver:dc09/R01L1", "technical", "comm_trouble", 3),
+        ("receiver:dc09/R01L2", "technical", "comm_trouble", 1)]
+    assert signals[-1].qualifier == "restore" and signals[-1].incident_id == rows[0].id
+
+
+async def test_handling_time_report_over_http(
+        services: Services, engine: AlarmEngine, directory: FakeDirectory, clock: FakeClock,
+        login: LoginFactory) -> None:
+    uid = await ensure_user(services, "ann", "agent")
+    ann = Actor("ann", uid)
+    for taken_after in (30, 90):
+        iid = await open_incident(engine, directory, clock, number=f"8{taken_after}")
+        clock.advance(10)
+        async with services.db.transaction() as s:
+            await incidents.mark_shown(s, clock, iid, Outbox())
+        clock.advance(taken_after - 10)
+        async with services.db.transaction() as s:
+            await incidents.take(s, clock, ann, iid, Outbox())
+        clock.advance(60)
+        async with services.db.transaction() as s:
+            await incidents.close(s, clock, ann, iid, "false_alarm", "user_error", None,
+                                  Outbox())
+    await open_incident(engine, directory, clock, number="899")  # open: not counted
+    sup = await login("supervisor")
+    r = await sup.get("/api/alarm-stats/handling")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["incidents"] == 2
+    assert (body["to_shown_s"], body["to_taken_s"], body["to_closed_s"]) == (10.0, 60.0, 120.0)
+    assert body["to_dispatched_s"] is None
+
+
+async def test_a_signal_fanned_out_to_two_nodes_opens_one_incident(
+        services: Services, directory: FakeDirectory, clock: FakeClock) -> None:
+    directory.add("1234")
+    node_b = Services(settings=services.settings, db=services.db, bus=Bus(node="b"),
+                      clock=clock)
+    a = AlarmEngine(services, directory, local_only=True)
+    b = AlarmEngine(node_b, directory, local_only=True)
+    event = Event("signal.received", sig(clock, "1234", "130"), origin=services.bus.node)
+    await a.handle_events([event])
+    await b.handle_events([event])  # what node b receives through the cross-node bus
+    async with services.db.session() as s:
+        rows = (await s.execute(select(Incident))).scalars().all()
+    assert len(rows) == 1 and rows[0].signal_count == 1
+    assert (a.processed, b.processed) == (1, 0)
+
+
+async def test_run_alarms_uses_crm_handles_local_signals_and_holds_the_timer_lease(
+        services: Services, clock: FakeClock) -> None:
+    aid = await crm_account(services, prefix="")
+    opened = services.bus.subscribe("incident.opened")
+    task = asyncio.create_task(runtime.run_alarms(services))
+    try:
+        for _ in range(200):
+            if "alarms.engine" in services.extra:
+                break
+            await asyncio.sleep(0.01)
+        lease = None
+        for _ in range(200):
+            lease = await LeaseStore(services.db).get(runtime.TIMER_LEASE)
+            if lease is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert lease is not None and lease.holder == services.settings.node_name
+        await asyncio.sleep(0.05)  # let the engine subscribe
+        await services.bus.publish("signal.received", sig(clock, "7001", "130", zone="003"))
+        ev = await opened.get(within=10)
+        assert ev.data["incident"]["account_id"] == aid
+        assert ev.data["incident"]["account_name"] == "Lotus Tea House"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert services.extra["alarms.engine"]._tasks == []
