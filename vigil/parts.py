@@ -16,6 +16,9 @@ def collect(demo: bool) -> list[Part]:
 
     parts += cti_parts(demo)
     parts.append(receivers_part(demo))
+    from vigil.ivr_parts import ivr_and_alarm_parts
+
+    parts += ivr_and_alarm_parts()
     return parts
 
 
