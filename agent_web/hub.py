@@ -11,6 +11,8 @@ Protocol (JSON text frames, server to client):
 - ``{"type": "hello", "epoch", "seq", "heartbeat", "user"}`` on connect;
 - ``{"type": "event", "seq", "topic", "data", "id", "ts"}`` for each event;
 - ``{"type": "reload", "seq", "reason"}``: fetch snapshots again, then continue from ``seq``;
+- ``{"type": "batch", "frames": [...]}``: several of the frames above in one message, sent when
+  a backlog builds (the client handles them in order);
 - ``{"type": "ping", "seq", "ts"}`` every ``heartbeat`` seconds (``seq`` lets the client move
   its position forward past events it was not meant to see).
 
@@ -28,17 +30,21 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from agent_web.ws_policy import HUB_PATTERNS, Viewer, may_see
+from agent_web.ws_policy import HUB_PATTERNS, Viewer, for_everyone, may_see
 from core.bus import Bus, Event, Subscription
 
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
+
+# Asked while a socket is idle: is its session still valid?
+Recheck = Callable[[], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,9 @@ class Connection:
     viewer: Viewer
     maxsize: int
     queue: asyncio.Queue[str] = field(init=False)
+    offered: int = 0
     sent: int = 0
+    batches: int = 0
     overflows: int = 0
 
     def __post_init__(self) -> None:
@@ -71,6 +79,7 @@ class Connection:
 
     def offer(self, text: str, seq: int) -> None:
         """Queue a frame; on overflow drop the backlog and ask the browser to reload."""
+        self.offered += 1
         if self.queue.full():
             while not self.queue.empty():
                 self.queue.get_nowait()
@@ -78,6 +87,11 @@ class Connection:
             self.queue.put_nowait(_reload_text(seq, "overflow"))
             return
         self.queue.put_nowait(text)
+
+
+def batch_text(frames: list[str]) -> str:
+    """Several already-serialized frames as one message, without parsing them again."""
+    return '{"type":"batch","frames":[' + ",".join(frames) + "]}"
 
 
 def _reload_text(seq: int, reason: str) -> str:
@@ -88,8 +102,9 @@ class Hub:
     """Sequence numbers, the catch-up ring and the set of open connections."""
 
     def __init__(self, bus: Bus, ring_size: int = 5000, queue_size: int = 1000,
-                 heartbeat: float = 15.0) -> None:
+                 heartbeat: float = 15.0, batch_max: int = 500) -> None:
         self.bus = bus
+        self.batch_max = batch_max
         self.epoch = uuid.uuid4().hex[:12]
         self.ring: deque[Envelope] = deque(maxlen=ring_size)
         self.queue_size = queue_size
@@ -144,9 +159,13 @@ class Hub:
         if len(self.ring) == self.ring.maxlen:
             self.floor = self.ring[0].seq
         self.ring.append(env)
-        for conn in self.connections:
-            if may_see(conn.viewer, event.topic, event.data):
+        if for_everyone(event.topic):
+            for conn in self.connections:
                 conn.offer(env.text, env.seq)
+        else:
+            for conn in self.connections:
+                if may_see(conn.viewer, event.topic, event.data):
+                    conn.offer(env.text, env.seq)
         return env
 
     # -- the browser side --------------------------------------------------------------------
@@ -184,16 +203,19 @@ class Hub:
         return {"epoch": self.epoch, "seq": self.seq, "ring": len(self.ring),
                 "floor": self.floor, "connections": len(self.connections),
                 "overflows": sum(c.overflows for c in self.connections),
+                "offered": sum(c.offered for c in self.connections),
+                "sent": sum(c.sent for c in self.connections),
+                "batches": sum(c.batches for c in self.connections),
                 "queued": sum(c.queue.qsize() for c in self.connections)}
 
-    async def serve(self, ws: WebSocket, viewer: Viewer) -> None:
+    async def serve(self, ws: WebSocket, viewer: Viewer, recheck: Recheck | None = None) -> None:
         """Run one accepted websocket until either side goes away."""
         self.start()
         epoch = ws.query_params.get("epoch") or None
         since_raw = ws.query_params.get("since")
         since = int(since_raw) if since_raw and since_raw.isdigit() else None
         conn = self.open(viewer, epoch, since)
-        sender = asyncio.create_task(self._send_loop(ws, conn))
+        sender = asyncio.create_task(self._send_loop(ws, conn, recheck))
         receiver = asyncio.create_task(self._receive_loop(ws))
         try:
             await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -205,7 +227,12 @@ class Hub:
                 with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
                     await task
 
-    async def _send_loop(self, ws: WebSocket, conn: Connection) -> None:
+    async def _send_loop(self, ws: WebSocket, conn: Connection,
+                         recheck: Recheck | None = None) -> None:
+        """Send frames as they come; when several wait, send them as one ``batch`` message
+        (a backlog then drains in a few sends instead of one per event). While idle, a ping
+        every heartbeat, and the session is checked again (a user logged out, archived or
+        with a new password loses the socket)."""
         while True:
             try:  # the fast path while a backlog drains; a timed wait only when idle
                 text = conn.queue.get_nowait()
@@ -213,7 +240,17 @@ class Hub:
                 try:
                     text = await asyncio.wait_for(conn.queue.get(), self.heartbeat)
                 except TimeoutError:
+                    if recheck is not None and not await recheck():
+                        await ws.close(code=CLOSE_UNAUTHENTICATED)
+                        return
                     text = json.dumps({"type": "ping", "seq": self.seq, "ts": time.time()})
+            waiting = conn.queue.qsize()
+            if waiting:
+                frames = [text]
+                for _ in range(min(waiting, self.batch_max - 1)):
+                    frames.append(conn.queue.get_nowait())
+                text = batch_text(frames)
+                conn.batches += 1
             await ws.send_text(text)
             conn.sent += 1
 

@@ -48,6 +48,16 @@ async def incident_page(request: Request, incident_id: str) -> Response:
     return await _page(request, "incident.html", incident_id=incident_id)
 
 
+@router.get("/tickets", include_in_schema=False)
+async def tickets_page(request: Request) -> Response:
+    return await _page(request, "tickets.html")
+
+
+@router.get("/reports", include_in_schema=False)
+async def reports_page(request: Request) -> Response:
+    return await _page(request, "reports.html", Role.supervisor)
+
+
 @router.get("/wallboard", include_in_schema=False)
 async def wallboard_page(request: Request) -> Response:
     return await _page(request, "wallboard.html", Role.supervisor)
@@ -95,4 +105,11 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     await ws.accept()
     viewer = Viewer(user_id=user.id, username=user.username, role=user.role,
                     extension=user.extension)
-    await hub_of(ws.app).serve(ws, viewer)
+    session = dict(ws.session)
+    services = ws.app.state.services
+
+    async def still_valid() -> bool:
+        again = await load_session_user(services, session)
+        return again is not None and again.role == user.role
+
+    await hub_of(ws.app).serve(ws, viewer, still_valid)

@@ -9,7 +9,8 @@ state of the telephony link.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +51,15 @@ class Viewer:
         return ids
 
 
-def _matches(topic: str, patterns: Iterable[str]) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _matches(topic: str, patterns: tuple[str, ...]) -> bool:
+    """Cached: a busy hub asks about the same few topics for every console."""
     return any(p == topic or fnmatch.fnmatchcase(topic, p) for p in patterns)
+
+
+def for_everyone(topic: str) -> bool:
+    """Whether every logged-in console may see this topic (no per-user check needed)."""
+    return _matches(topic, FLOOR_TOPICS)
 
 
 def _named(value: Any) -> set[str]:

@@ -8,11 +8,16 @@ and the agent console's load time (server render over HTTP, and in Chromium up t
 when /usr/bin/chromium exists). Both sides share this machine's cores, so figures are an upper
 bound on what a dedicated server gives.
 
-    .venv/bin/python bench/console.py [--consoles 200] [--rate 200] [--seconds 5]
+    .venv/bin/python bench/console.py [--consoles 200] [--calls 20] [--signals 200]
+                                      [--seconds 5] [--procs 2]
 
-Events per second are split as the issue's load describes: signals (every console sees them),
-incident updates (every console) and queue/call statistics (supervisors only; a tenth of the
-consoles log in as supervisors).
+The load is the issue's: ``--calls`` new calls per second, each making the bus events a pbxsim
+call makes for the console (screen pop and its detail for the ringing agent, ringing / answered /
+ended call events, two agent state changes, two queue statistics), and ``--signals`` received
+signals per second (every console sees them) of which one in twenty opens or updates an incident.
+A tenth of the consoles log in as supervisors (they see every call, agent and queue event). The
+consoles run in ``--procs`` processes (one Python process cannot parse 200 consoles' traffic
+alone); the hub sends a backlog as ``batch`` messages, whose frames count one by one.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ HAVE_CHROMIUM = CHROMIUM.exists()
 PASSWORD = "vigil-demo"
 
 
-def _serve(db_url: str, conn: Any, rate: float, seconds: float) -> None:
+def _serve(db_url: str, conn: Any, calls: float, signals: float, seconds: float) -> None:
     """Child process: migrate, seed users, serve, and publish when told to."""
     import uvicorn
 
@@ -71,7 +76,7 @@ def _serve(db_url: str, conn: Any, rate: float, seconds: float) -> None:
         conn.send(sock.getsockname()[1])
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, conn.recv)  # "go"
-        published = await _publish(services.bus, rate, seconds)
+        published = await _publish(services.bus, calls, signals, seconds)
         await asyncio.sleep(1.0)  # let the last frames drain
         conn.send({"published": published, "hub": app.state.hub.stats()})
         await loop.run_in_executor(None, conn.recv)  # "stop"
@@ -82,22 +87,41 @@ def _serve(db_url: str, conn: Any, rate: float, seconds: float) -> None:
     asyncio.run(main())
 
 
-async def _publish(bus: Any, rate: float, seconds: float) -> dict[str, int]:
-    """Publish at ``rate`` events/s in 10 ms ticks: 60% signals, 25% incidents, 15% queue."""
-    counts = {"signal.received": 0, "incident.updated": 0, "queue.stats": 0}
+async def _publish(bus: Any, calls: float, signals: float, seconds: float) -> dict[str, int]:
+    """Publish the calls' and signals' events in 10 ms ticks for ``seconds``."""
+    counts: dict[str, int] = {}
     start = time.monotonic()
-    n = 0
-    total = int(rate * seconds)
-    while n < total:
-        due = min(total, int((time.monotonic() - start) * rate) + 1)
-        while n < due:
-            r = n % 20
-            topic = ("signal.received" if r < 12 else "incident.updated" if r < 17
-                     else "queue.stats")
-            bus.publish_nowait(topic, {"bench": n, "account_number": f"{n % 1000:06d}",
-                                       "queue": "alarm", "priority": 2})
-            counts[topic] += 1
-            n += 1
+    made = {"calls": 0, "signals": 0}
+
+    def pub(topic: str, data: dict[str, Any]) -> None:
+        bus.publish_nowait(topic, data)
+        counts[topic] = counts.get(topic, 0) + 1
+
+    while (elapsed := time.monotonic() - start) < seconds:
+        while made["signals"] < int(elapsed * signals) + 1:
+            n = made["signals"]
+            made["signals"] += 1
+            pub("signal.received", {"bench": n, "account": f"{n % 1000:06d}", "zone": "001",
+                                    "event_code": "130", "qualifier": "new", "priority": 2})
+            if n % 20 == 0:
+                pub("incident.updated", {"change": "signals", "incident": {
+                    "id": n % 500, "account_number": f"{n % 1000:06d}", "priority": 2,
+                    "kind": "burglary", "status": "new"}})
+        while made["calls"] < int(elapsed * calls) + 1:
+            n = made["calls"]
+            made["calls"] += 1
+            ext = ("1001", "1002", "1003", "1004")[n % 4]
+            card = {"agent": ext, "extension": ext, "caller_id": f"1380000{n % 10000:04d}",
+                    "queue": "alarm", "call_id": f"c{n}"}
+            pub("screenpop", card)
+            pub("screenpop.detail", {**card, "detail": True, "account": {"id": n % 1000}})
+            for state in ("ringing", "answered", "ended"):
+                pub(f"call.{state}", {"call_id": f"c{n}", "agent": ext, "state": state,
+                                      "queue": "alarm"})
+            for state in ("in_call", "ready"):
+                pub("agent.state", {"agent": ext, "state": state})
+            for waiting in (1, 0):
+                pub("queue.stats", {"queue": "alarm", "waiting": waiting})
         await asyncio.sleep(0.01)
     return counts
 
@@ -110,12 +134,11 @@ async def _login(base: str, username: str) -> str:
 
 
 async def _console(url: str, cookie: str, latencies: list[float], stats: dict[str, int],
-                   ready: asyncio.Event, stop: asyncio.Event) -> None:
+                   stop: asyncio.Event) -> None:
     async with websockets.connect(url, additional_headers={"Cookie": cookie},
-                                  max_queue=None, open_timeout=30) as ws:
+                                  max_queue=None, open_timeout=60) as ws:
         await ws.recv()  # hello
         stats["connected"] += 1
-        ready.set()
         while not stop.is_set():
             try:
                 raw = await asyncio.wait_for(ws.recv(), 0.5)
@@ -123,11 +146,39 @@ async def _console(url: str, cookie: str, latencies: list[float], stats: dict[st
                 continue
             now = time.time()
             msg = json.loads(raw)
-            if msg["type"] == "event":
-                latencies.append((now - msg["ts"]) * 1000)
-                stats["frames"] += 1
-            elif msg["type"] == "reload":
-                stats["reloads"] += 1
+            stats["messages"] += 1
+            for frame in msg["frames"] if msg["type"] == "batch" else [msg]:
+                if frame["type"] == "event":
+                    latencies.append((now - frame["ts"]) * 1000)
+                    stats["frames"] += 1
+                elif frame["type"] == "reload":
+                    stats["reloads"] += 1
+
+
+def _consoles(url: str, cookies: list[str], conn: Any) -> None:
+    """Child process: run these consoles until told to stop, then report what they saw."""
+
+    async def main() -> None:
+        latencies: list[float] = []
+        stats = {"connected": 0, "frames": 0, "messages": 0, "reloads": 0}
+        stop = asyncio.Event()
+        tasks = []
+        for i, cookie in enumerate(cookies):
+            tasks.append(asyncio.create_task(_console(url, cookie, latencies, stats, stop)))
+            if i % 25 == 24:
+                await asyncio.sleep(0.05)
+        for _ in range(1200):
+            if stats["connected"] >= len(cookies):
+                break
+            await asyncio.sleep(0.05)
+        conn.send(stats["connected"])
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, conn.recv)  # "stop"
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        conn.send({"latencies": latencies, "stats": stats})
+
+    asyncio.run(main())
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -173,51 +224,58 @@ def _browser_load(base: str, cookie: str) -> float:
     return round(elapsed, 1)
 
 
-async def run(consoles: int, rate: float, seconds: float) -> dict[str, Any]:
+async def run(consoles: int, calls: float, signals: float, seconds: float,
+              procs: int) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="vigil-bench-console-"))
-    parent, child = mp.Pipe()
-    proc = mp.get_context("spawn").Process(
-        target=_serve, args=(f"sqlite+aiosqlite:///{tmp / 'bench.db'}", child, rate, seconds),
-        daemon=True)
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve, args=(f"sqlite+aiosqlite:///{tmp / 'bench.db'}", child,
+                                            calls, signals, seconds), daemon=True)
     proc.start()
+    workers: list[tuple[Any, Any]] = []
     try:
         port = await asyncio.to_thread(parent.recv)
         base, url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws"
-        agent, boss = await _login(base, "agent1"), await _login(base, "super1")
-        latencies: list[float] = []
-        stats = {"connected": 0, "frames": 0, "reloads": 0}
-        stop = asyncio.Event()
+        agents = [await _login(base, "agent1"), await _login(base, "agent2")]
+        boss = await _login(base, "super1")
         supervisors = max(1, consoles // 10)
-        tasks = []
-        for i in range(consoles):
-            ready = asyncio.Event()
-            tasks.append(asyncio.create_task(_console(
-                url, boss if i < supervisors else agent, latencies, stats, ready, stop)))
-            if i % 50 == 49:
-                await asyncio.sleep(0.05)
-        for _ in range(600):  # up to 30 s for every console to say hello
-            if stats["connected"] >= consoles:
-                break
-            await asyncio.sleep(0.05)
+        cookies = [boss if i < supervisors else agents[i % 2] for i in range(consoles)]
+        for k in range(procs):
+            mine, theirs = ctx.Pipe()
+            w = ctx.Process(target=_consoles, args=(url, cookies[k::procs], theirs), daemon=True)
+            w.start()
+            workers.append((w, mine))
+        connected = sum([await asyncio.to_thread(p.recv) for _, p in workers])
         parent.send("go")
         report = await asyncio.to_thread(parent.recv)
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        page = await _page_load(base, agent)
+        latencies: list[float] = []
+        stats = {"frames": 0, "messages": 0, "reloads": 0}
+        for _, p in workers:
+            p.send("stop")
+        for _, p in workers:
+            got = await asyncio.to_thread(p.recv)
+            latencies += got["latencies"]
+            for key in stats:
+                stats[key] += got["stats"][key]
+        page = await _page_load(base, agents[0])
         parent.send("stop")
-        published = report["published"]
-        everyone = published["signal.received"] + published["incident.updated"]
-        expected = everyone * consoles + published["queue.stats"] * supervisors
         return {
             "bench": "console_fanout", "consoles": consoles, "supervisors": supervisors,
-            "connected": stats["connected"], "rate_events_per_s": rate, "seconds": seconds,
-            "published": published, "frames_expected": expected, "frames_delivered":
-            stats["frames"], "reloads": stats["reloads"],
+            "client_processes": procs, "connected": connected,
+            "calls_per_s": calls, "signals_per_s": signals, "seconds": seconds,
+            "published": report["published"],
+            "bus_events_per_s": round(sum(report["published"].values()) / seconds, 1),
+            "frames_expected": report["hub"]["offered"], "frames_delivered": stats["frames"],
+            "ws_messages": stats["messages"], "reloads": stats["reloads"],
             "delivery_ms_p50": _pct(latencies, 0.50), "delivery_ms_p99": _pct(latencies, 0.99),
             "delivery_ms_max": _pct(latencies, 1.0), "target_p99_ms": 100,
             "hub": report["hub"], **page,
         }
     finally:
+        for w, _ in workers:
+            w.join(10)
+            if w.is_alive():
+                w.terminate()
         proc.join(10)
         if proc.is_alive():
             proc.terminate()
@@ -227,10 +285,13 @@ async def run(consoles: int, rate: float, seconds: float) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--consoles", type=int, default=200)
-    ap.add_argument("--rate", type=float, default=200.0, help="bus events per second")
+    ap.add_argument("--calls", type=float, default=20.0, help="new calls per second")
+    ap.add_argument("--signals", type=float, default=200.0, help="signals per second")
     ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--procs", type=int, default=2, help="processes running the consoles")
     args = ap.parse_args()
-    print(json.dumps(asyncio.run(run(args.consoles, args.rate, args.seconds)), indent=2))
+    print(json.dumps(asyncio.run(run(args.consoles, args.calls, args.signals, args.seconds,
+                                     args.procs)), indent=2))
 
 
 if __name__ == "__main__":

@@ -104,6 +104,7 @@ function normIncident(raw, ts) {
     zone: zonesText(inc.zones ?? inc.zone),
     status: String(inc.status ?? inc.state ?? "new"),
     takenBy: inc.taken_by_name ?? inc.taken_by ?? "",
+    takenById: inc.taken_by ?? null,
     duress: Boolean(inc.duress),
     opened: timeOf(inc.opened_at ?? inc.first_signal_at ?? inc.received_at ?? inc.created_at, ts),
     target: Number(inc.target_seconds ?? TARGET[priority] ?? 300),
@@ -214,7 +215,11 @@ class Live {
       ? `?epoch=${encodeURIComponent(this.epoch)}&since=${this.seq}` : "";
     const ws = new WebSocket(`${proto}//${location.host}/ws${query}`);
     this.ws = ws;
-    ws.onmessage = (msg) => this.receive(JSON.parse(msg.data));
+    ws.onmessage = (msg) => {
+      const data = JSON.parse(msg.data);
+      // A backlog arrives as one "batch" message: its frames are handled in order.
+      for (const frame of data.type === "batch" ? data.frames : [data]) this.receive(frame);
+    };
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
@@ -312,6 +317,7 @@ $("#lang-switch")?.addEventListener("click", async (ev) => {
 // ---- the agent console ------------------------------------------------------------------------
 
 function initConsole() {
+  initKb();
   const rows = $("#alarm-rows");
   const fresh = new Set();
 
@@ -331,6 +337,9 @@ function initConsole() {
             ${inc.label ? `<span class="muted">${esc(inc.label)}</span>` : ""}</td>
         <td>${esc(inc.zone)}</td>
         <td>${esc(named("status", inc.status))}${who}</td>
+        <td class="act">${inc.takenById === me.id ? `<a class="button go" href="/incidents/${esc(inc.id)}">${esc(t("queue.continue"))}</a>`
+          : inc.takenBy ? `<span class="muted">${esc(t("queue.busy"))}</span>`
+          : `<button type="button" class="go" data-take="${esc(inc.id)}">${esc(t("incident.take"))}</button>`}</td>
       </tr>`;
     }).join("");
     $("#queue-empty").hidden = list.length > 0;
@@ -353,7 +362,18 @@ function initConsole() {
     }
     render();
   });
-  rows.addEventListener("click", (ev) => {
+  rows.addEventListener("click", async (ev) => {
+    const take = ev.target.closest("button[data-take]");
+    if (take) {
+      ev.stopPropagation();
+      take.disabled = true;
+      const r = await api(`/api/incidents/${encodeURIComponent(take.dataset.take)}/take`, { method: "POST" });
+      if (r.ok) { location.href = `/incidents/${encodeURIComponent(take.dataset.take)}`; return; }
+      toast(`${t("incident.take_failed")}: ${errorText(r)}`, true);
+      loadIncidents();
+      return;
+    }
+    if (ev.target.closest("a")) return;
     const tr = ev.target.closest("tr[data-id]");
     if (tr) location.href = `/incidents/${encodeURIComponent(tr.dataset.id)}`;
   });
@@ -386,49 +406,449 @@ function initConsole() {
   });
 }
 
-function renderPop(data) {
+// The screen-pop card: the quick card from `screenpop`, crm's summary from `screenpop.detail`
+// (or fetched when the CTI sent none), and what the other packages know about the account.
+let popAccountId = null;
+async function renderPop(data) {
   const box = $("#screenpop");
   const acct = data.account && typeof data.account === "object" ? data.account : null;
   const caller = data.caller_id ?? data.callerid ?? data.caller ?? data.number ?? "";
   box.dataset.state = "ringing";
+  const head = `<p class="pop-caller">${esc(t(data.direction === "outbound" ? "pop.calling" : "pop.caller"))}: <b>${phoneLink(caller)}</b>
+    ${data.queue ? `<span class="muted">· ${esc(t("pop.queue"))} ${esc(data.queue)}</span>` : ""}</p>`;
   if (!acct) {
-    box.innerHTML = `<div class="pop-card unknown"><p class="pop-caller">${esc(t("pop.caller"))}: <b>${esc(caller)}</b></p>
-      <p>${esc(t("pop.unknown"))}</p></div>`;
+    popAccountId = null;
+    box.innerHTML = `<div class="pop-card unknown">${head}<p>${esc(t("pop.unknown"))}</p>
+      <button type="button" data-pop="ticket">${esc(t("pop.new_ticket"))}</button></div>`;
+    box.dataset.caller = caller;
     return;
   }
-  const fields = [
-    ["pop.account", `${acct.number ?? ""} ${acct.name ?? ""}`],
-    ["pop.address", acct.address ?? data.premises?.address ?? ""],
-    ["pop.status", acct.status ?? ""],
-    ["pop.queue", data.queue ?? ""],
+  let summary = acct;
+  if (!data.detail && acct.id !== undefined) {
+    const r = await api(`/api/accounts/${encodeURIComponent(acct.id)}/summary`);
+    if (r.ok) summary = r.data;
+  }
+  popAccountId = summary.id;
+  box.dataset.caller = caller;
+  const prem = summary.premises || {};
+  const contract = summary.contract;
+  const warn = (summary.completeness?.missing ?? summary.completeness?.warnings ?? []);
+  const facts = [
+    ["pop.account", `${summary.number ?? ""} ${summary.name ?? ""}`],
+    ["pop.address", prem.address ?? ""],
+    ["pop.status", summary.status ? (t(`acct.${summary.status}`) === `acct.${summary.status}` ? summary.status : t(`acct.${summary.status}`)) : ""],
+    ["pop.contract", contract ? `${contract.fee_plan ?? ""} · ${t(`pay.${contract.payment_status}`) === `pay.${contract.payment_status}` ? contract.payment_status : t(`pay.${contract.payment_status}`)}` : t("pop.no_contract")],
+    ["pop.panels", (summary.panels || []).map((p) => `${p.make} ${p.model} (${p.zones} ${t("pop.zones")})`).join("; ")],
+    ["pop.access", prem.access_notes ?? ""],
   ].filter(([, v]) => String(v).trim());
-  const link = acct.id !== undefined ? `<a href="/api/accounts/${encodeURIComponent(acct.id)}">${esc(t("pop.open_account"))}</a>` : "";
-  box.innerHTML = `<div class="pop-card"><p class="pop-caller">${esc(t("pop.caller"))}: <b>${esc(caller)}</b></p>
-    <dl class="facts">${fields.map(([k, v]) => `<dt>${esc(t(k))}</dt><dd>${esc(v)}</dd>`).join("")}</dl>${link}</div>`;
+  const calllist = (summary.call_list || []).map((c) => `<li><b>${esc(c.order === 0 ? t("incident.premises_line") : c.name)}</b>
+    ${(c.phones || []).map((p) => phoneLink(p.number ?? p.raw ?? p.e164)).join(" ")}</li>`).join("");
+  box.innerHTML = `<div class="pop-card">${head}
+    ${warn.length ? `<p class="notice">${esc(t("pop.incomplete"))}: ${esc(warn.map((w) => (typeof w === "string" ? w : w.field ?? w.message ?? JSON.stringify(w))).join(", "))}</p>` : ""}
+    ${contract && contract.payment_status && contract.payment_status !== "paid" ? `<p class="notice">${esc(t("pop.payment"))}: ${esc(contract.payment_status)}</p>` : ""}
+    <dl class="facts">${facts.map(([k, v]) => `<dt>${esc(t(k))}</dt><dd>${esc(v)}</dd>`).join("")}</dl>
+    <h3>${esc(t("incident.calllist"))}</h3><ol class="calllist compact">${calllist || `<li class="muted">${esc(t("common.none"))}</li>`}</ol>
+    <div class="buttons"><button type="button" data-pop="ticket">${esc(t("pop.new_ticket"))}</button>
+      ${me.role !== "agent" ? `<button type="button" data-pop="work_order">${esc(t("pop.new_work_order"))}</button>` : ""}</div>
+    <form class="dial" data-pop-note><label>${esc(t("pop.note"))} <input name="body" maxlength="8000" autocomplete="off"></label><button type="submit">${esc(t("pop.save_note"))}</button></form>
+    <h3>${esc(t("pop.incidents"))}</h3><div data-part="incidents" class="muted">…</div>
+    <h3>${esc(t("pop.tickets"))}</h3><div data-part="tickets" class="muted">…</div>
+    <h3>${esc(t("pop.calls"))}</h3><div data-part="calls" class="muted">…</div>
+    <h3>${esc(t("pop.signals"))}</h3><div data-part="signals" class="muted">…</div>
+  </div>`;
+  const part = (name, html) => { const el = box.querySelector(`[data-part="${name}"]`); if (el) el.innerHTML = html; };
+  const none = `<span class="muted">${esc(t("common.none"))}</span>`;
+  const unavailable = `<span class="muted">${esc(t("common.unavailable"))}</span>`;
+  api(`/api/incidents?state=open&account_id=${summary.id}`).then((r) => part("incidents", !r.ok ? unavailable
+    : itemsOf(r.data).map((i) => `<a href="/incidents/${i.id}">#${i.id} ${esc(named("class", i.kind))} · ${esc(named("status", i.status))}</a>`).join("<br>") || none));
+  api(`/api/tickets?account_id=${summary.id}&open_only=true&limit=10`).then((r) => part("tickets", !r.ok ? unavailable
+    : itemsOf(r.data).map((tk) => `<span class="sla sla-${esc(tk.sla)}">${esc(t(`sla.${tk.sla}`))}</span> #${tk.id} ${esc(tk.subject)} · ${esc(t(`ticket.${tk.status}`))}`).join("<br>") || none));
+  api(`/api/accounts/${encodeURIComponent(summary.number)}/signals?limit=20`).then((r) => part("signals", !r.ok ? unavailable
+    : !itemsOf(r.data).length ? none : `<table class="grid small"><tbody>${itemsOf(r.data).map((s) => `<tr><td>${esc(fmtTime(s.received_at))}</td><td class="mono">${esc(s.event_code ?? "")}</td><td>${esc(named("class", s.kind ?? s.event_class ?? ""))}</td><td>${esc(s.zone ?? "")}</td></tr>`).join("")}</tbody></table>`));
+  if (caller) {
+    api(`/api/calls?number=${encodeURIComponent(caller)}&limit=5`).then((r) => part("calls", !r.ok ? unavailable
+      : itemsOf(r.data).map((c) => `<div>${esc(fmtTime(c.started_at))} ${esc(c.direction ?? "")} ${esc(c.outcome ?? "")} ${esc(c.agent ?? "")}
+        ${c.recording_url || c.recording ? `<audio controls preload="none" src="${esc(c.recording_url ?? c.recording)}"></audio>` : ""}</div>`).join("") || none));
+  }
+}
+
+document.addEventListener("click", async (ev) => {
+  const b = ev.target.closest("button[data-pop]");
+  if (!b) return;
+  const caller = $("#screenpop")?.dataset.caller ?? "";
+  if (b.dataset.pop === "ticket") {
+    const r = await api("/api/tickets", { method: "POST", body: { kind: "consultation",
+      subject: `${t("pop.call_from")} ${caller}`.trim(), account_id: popAccountId } });
+    toast(r.ok ? `${t("pop.ticket_made")} #${r.data.id}` : errorText(r), !r.ok);
+  } else if (b.dataset.pop === "work_order" && popAccountId !== null) {
+    const r = await api("/api/work-orders", { method: "POST", body: { account_id: popAccountId,
+      summary: `${t("pop.call_from")} ${caller}`.trim() } });
+    toast(r.ok ? `${t("pop.work_order_made")} #${r.data.id}` : errorText(r), !r.ok);
+  }
+});
+document.addEventListener("submit", async (ev) => {
+  const form = ev.target.closest("form[data-pop-note]");
+  if (!form || popAccountId === null) return;
+  ev.preventDefault();
+  const body = String(new FormData(form).get("body") || "").trim();
+  if (!body) return;
+  const r = await api(`/api/accounts/${popAccountId}/notes`, { method: "POST", body: { body } });
+  toast(r.ok ? t("pop.note_saved") : errorText(r), !r.ok);
+  if (r.ok) form.reset();
+});
+
+// ---- knowledge base (console panel, usable during a call) ---------------------------------
+
+function initKb() {
+  const form = $("#kb-form");
+  if (!form) return;
+  const out = $("#kb-results");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const q = String(new FormData(form).get("q") || "").trim();
+    const r = await api(`/api/kb?q=${encodeURIComponent(q)}&limit=8`);
+    if (!r.ok) { out.innerHTML = `<p class="muted">${esc(t("common.unavailable"))}</p>`; return; }
+    const items = itemsOf(r.data);
+    out.innerHTML = items.length ? `<ul class="kb-list">${items.map((a) => `<li><a href="#" data-kb="${a.id}">${esc(a.title)}</a>
+      <span class="muted">${esc((a.tags || []).join ? a.tags.join(", ") : a.tags ?? "")}</span></li>`).join("")}</ul>`
+      : `<p class="muted">${esc(t("kb.none"))}</p>`;
+  });
+  out.addEventListener("click", async (ev) => {
+    const a = ev.target.closest("a[data-kb]");
+    if (!a) return;
+    ev.preventDefault();
+    const r = await api(`/api/kb/${a.dataset.kb}`);
+    if (r.ok) $("#kb-article").innerHTML = `<h3>${esc(r.data.title)}</h3><div class="kb-body">${esc(r.data.body)}</div>`;
+  });
+}
+
+// ---- tickets ----------------------------------------------------------------------------------
+
+const TICKET_ACTIONS = { recorded: ["assign"], assigned: ["start", "assign"], in_progress: ["finish"],
+  done: ["close", "rework"], rework: ["start", "assign"], closed: [] };
+
+function initTickets() {
+  const rows = $("#ticket-rows");
+  const filter = $("#ticket-filter");
+  const load = async () => {
+    const status = filter.value;
+    const r = await api(`/api/tickets?limit=200${status === "open" ? "&open_only=true" : status ? `&status=${status}` : ""}`);
+    if (!r.ok) { rows.innerHTML = `<tr><td colspan="7">${esc(t("common.unavailable"))}</td></tr>`; return; }
+    const items = itemsOf(r.data);
+    $("#tickets-empty").hidden = items.length > 0;
+    rows.innerHTML = items.map((tk) => {
+      const actions = (TICKET_ACTIONS[tk.status] || []).filter((a) => me.role !== "agent" || ((a === "start" || a === "finish") && tk.assignee_id === me.id));
+      return `<tr data-sla="${esc(tk.sla)}"><td><span class="sla sla-${esc(tk.sla)}">${esc(t(`sla.${tk.sla}`))}</span></td>
+        <td>#${tk.id}</td><td>${esc(tk.subject)}<span class="muted"> · ${esc(t(`tkind.${tk.kind}`))}</span></td>
+        <td>${esc(t(`ticket.${tk.status}`))}</td><td>${esc(fmtDate(tk.due_at))}</td><td>${esc(tk.assignee_id ?? "–")}</td>
+        <td>${actions.map((a) => `<button type="button" data-ticket="${tk.id}" data-action="${a}">${esc(t(`tact.${a}`))}</button>`).join(" ")}</td></tr>`;
+    }).join("");
+  };
+  filter.addEventListener("change", load);
+  rows.addEventListener("click", async (ev) => {
+    const b = ev.target.closest("button[data-ticket]");
+    if (!b) return;
+    const body = { action: b.dataset.action };
+    if (b.dataset.action === "assign") body.assignee_id = me.id;
+    const r = await api(`/api/tickets/${b.dataset.ticket}/transition`, { method: "POST", body });
+    if (!r.ok) toast(errorText(r), true);
+    load();
+  });
+  $("#ticket-new").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(ev.target);
+    const r = await api("/api/tickets", { method: "POST", body: { kind: f.get("kind"), subject: f.get("subject"), body: f.get("body") || "" } });
+    toast(r.ok ? `${t("pop.ticket_made")} #${r.data.id}` : errorText(r), !r.ok);
+    if (r.ok) { ev.target.reset(); load(); }
+  });
+  live.snapshot(load);
+}
+
+function fmtDate(iso) {
+  const ms = timeOf(iso, NaN);
+  return Number.isFinite(ms) ? new Date(ms).toLocaleString(boot.lang, { hour12: false, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) : "–";
 }
 
 // ---- incident view ----------------------------------------------------------------------------
 
-async function initIncident() {
+let optionsCache = null;
+async function consoleOptions() {
+  if (!optionsCache) {
+    const r = await api("/api/console/options");
+    optionsCache = r.ok ? r.data : { dispositions: [], false_alarm_causes: [], steps: {} };
+  }
+  return optionsCache;
+}
+
+function fmtTime(iso) {
+  const ms = timeOf(iso, NaN);
+  return Number.isFinite(ms) ? new Date(ms).toLocaleTimeString(boot.lang, { hour12: false }) : "–";
+}
+
+function errorText(r) {
+  const d = r.data && (r.data.message ?? r.data.detail);
+  if (typeof d === "string") return d;
+  if (Array.isArray(d)) return d.map((e) => e.msg ?? JSON.stringify(e)).join("; ");
+  return t("common.failed");
+}
+
+function phoneLink(number, extra = "") {
+  if (!number) return "";
+  return `<a href="#" class="tel" data-dial="${esc(number)}"${extra}>${esc(number)}</a>`;
+}
+
+// Click-to-dial on every phone number shown: the CTI places the call from the agent's phone.
+document.addEventListener("click", async (ev) => {
+  const link = ev.target.closest("a[data-dial]");
+  if (!link) return;
+  ev.preventDefault();
+  const r = await api("/api/cti/dial", { method: "POST", body: { number: link.dataset.dial } });
+  toast(r.ok ? `${t("phone.dialing")} ${link.dataset.dial}` : `${t("phone.dial_failed")}: ${errorText(r)}`, !r.ok);
+});
+
+function toast(text, bad = false) {
+  let box = $("#toast");
+  if (!box) {
+    box = document.createElement("div");
+    box.id = "toast";
+    box.setAttribute("role", "status");
+    document.body.append(box);
+  }
+  box.textContent = text;
+  box.className = bad ? "bad" : "";
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 5000);
+}
+
+const STAGES = [
+  ["opened_at", "timer.received"], ["shown_at", "timer.shown"], ["taken_at", "timer.taken"],
+  ["first_call_at", "timer.first_call"], ["dispatched_at", "timer.dispatched"], ["closed_at", "timer.closed"],
+];
+
+function initIncident() {
   const id = $("#incident").dataset.incidentId;
   const notice = $("#incident-notice");
-  const r = await api(`/api/incidents/${encodeURIComponent(id)}`);
-  if (!r.ok) {
-    notice.hidden = false;
-    notice.textContent = r.missing ? t("incident.unavailable") : t("incident.notfound");
-    return;
+  const optsReady = consoleOptions();  // not awaited here: the snapshot must register first
+  let opts = { dispositions: [], false_alarm_causes: [], steps: {} };
+  let inc = null;
+  let callList = null;
+  const show = (text) => { notice.hidden = !text; notice.textContent = text || ""; };
+  const mine = () => inc && inc.taken_by === me.id;
+  const open = () => inc && inc.status !== "closed";
+
+  async function act(path, body, okText) {
+    const r = await api(path, { method: "POST", body: body ?? {} });
+    if (!r.ok) { show(errorText(r)); toast(errorText(r), true); } else { show(""); if (okText) toast(okText); }
+    await load();
+    return r;
   }
-  const inc = normIncident(r.data.incident ?? r.data, Date.now());
-  if (inc) {
-    $("#incident-summary").innerHTML = `<span class="badge prio-${inc.priority}">P${inc.priority} ${esc(t(`prio.${inc.priority}`))}</span>
-      <b>${esc(named("class", inc.cls))}</b> · ${esc(inc.account)} · ${esc(named("status", inc.status))}`;
+
+  function renderTimers() {
+    const box = $("#incident-timers");
+    let prev = null;
+    const start = timeOf(inc.opened_at, NaN);
+    const now = Date.now();
+    box.innerHTML = STAGES.map(([field, key]) => {
+      const at = inc[field] ? timeOf(inc[field], NaN) : NaN;
+      let took = "";
+      // Each step's time since the alarm was received: what the handling-time report counts.
+      if (Number.isFinite(at) && prev !== null) took = `+${duration(Math.max(0, at - start) / 1000)}`;
+      else if (!Number.isFinite(at) && prev !== null && open()) took = `<span class="running" data-since="${prev}">${duration((now - prev) / 1000)}</span>`;
+      const done = Number.isFinite(at);
+      if (done) prev = at;
+      return `<li class="${done ? "done" : ""}"><span class="k">${esc(t(key))}</span>
+        <b>${done ? esc(fmtTime(inc[field])) : "–"}</b><span class="took">${took}</span></li>`;
+    }).join("");
   }
-  const signals = itemsOf(r.data.signals ?? r.data.incident?.signals);
-  if (signals.length) {
-    const box = $("#incident-signals");
-    box.classList.remove("empty");
-    box.innerHTML = `<ul>${signals.map((s) => `<li>${esc(s.received_at ?? "")} ${esc(s.event_code ?? s.code ?? "")} ${esc(s.zone ?? "")} ${esc(s.description ?? "")}</li>`).join("")}</ul>`;
+
+  function renderHead() {
+    const n = normIncident(inc, Date.now());
+    $("#incident-summary").innerHTML = `<span class="badge prio-${n.priority}">P${n.priority} ${esc(t(`prio.${n.priority}`))}</span>
+      <b class="cls">${esc(named("class", n.cls))}</b> <span>${esc(n.account)}</span>
+      <span class="status status-${esc(inc.status)}">${esc(named("status", inc.status))}</span>
+      ${inc.duress ? `<span class="badge prio-1">${esc(t("incident.duress"))}</span>` : ""}`;
+    const owner = $("#incident-owner");
+    if (!inc.taken_by) owner.innerHTML = open() ? `<span class="muted">${esc(t("incident.unowned"))}</span>` : "";
+    else if (mine()) owner.innerHTML = `<b class="ok">${esc(t("incident.yours"))}</b>`;
+    else owner.innerHTML = `<b class="warn">${esc(t("incident.taken_by"))} ${esc(inc.taken_by_name ?? inc.taken_by)}</b>`;
+    $("#take-btn").hidden = !(open() && !inc.taken_by);
+    $("#release-btn").hidden = !(open() && mine());
+    for (const el of document.querySelectorAll("#incident [data-needs-owner]")) el.disabled = !(open() && mine());
+    const hint = open() && !mine() ? (inc.taken_by ? `${t("incident.taken_by")} ${inc.taken_by_name ?? inc.taken_by}` : t("incident.take_first")) : "";
+    document.body.dataset.owner = mine() ? "me" : inc.taken_by ? "other" : "none";
+    if (hint && notice.hidden) show(hint);
+    if (!hint && notice.textContent === t("incident.take_first")) show("");
   }
+
+  function renderSignals() {
+    const zones = Object.entries(inc.zones || {});
+    const zoneHtml = zones.length ? `<ul class="zones">${zones.map(([z, v]) => `<li class="zone zone-${esc(v.state)}">
+      <b>${esc(t("queue.col.zone"))} ${esc(z)}</b> ${esc(named("class", v.kind ?? ""))}
+      <span class="muted">${esc(v.state === "restored" ? t("zone.restored") : t("zone.active"))}</span></li>`).join("")}</ul>` : "";
+    const rows = (inc.signals || []).map((s) => `<tr><td>${esc(fmtTime(s.received_at))}</td>
+      <td class="mono">${esc(s.event_system ?? "")} ${esc(s.event_code ?? "")}</td>
+      <td>${esc(named("class", s.kind ?? ""))}${s.qualifier === "restore" ? ` (${esc(t("zone.restored"))})` : ""}</td>
+      <td>${esc(s.zone ?? "")}</td><td>${esc(s.user ?? "")}</td></tr>`).join("");
+    $("#incident-signals").innerHTML = zoneHtml + (rows ? `<table class="grid small"><thead><tr>
+      <th>${esc(t("sig.time"))}</th><th>${esc(t("sig.code"))}</th><th>${esc(t("sig.kind"))}</th>
+      <th>${esc(t("queue.col.zone"))}</th><th>${esc(t("sig.user"))}</th></tr></thead><tbody>${rows}</tbody></table>`
+      : `<p class="empty">${esc(t("common.none"))}</p>`);
+  }
+
+  function renderPlan() {
+    const steps = inc.steps || [];
+    $("#incident-plan").innerHTML = steps.length ? steps.map((s, i) => `<li class="${s.done ? "done" : ""}">
+      <label><input type="checkbox" data-step="${i}" ${s.done ? "checked disabled" : "data-needs-owner"}>
+      ${esc(t(`step.${s.step}`) === `step.${s.step}` ? (opts.steps[s.step] ?? s.step) : t(`step.${s.step}`))}</label>
+      ${s.done ? `<span class="muted">${esc(s.done_by ?? "")} ${esc(fmtTime(s.done_at))}</span>` : ""}</li>`).join("")
+      : `<li class="empty">${esc(t("common.none"))}</li>`;
+  }
+
+  function renderCallList() {
+    const box = $("#incident-calllist");
+    if (!callList) { box.innerHTML = `<p class="empty">${esc(t("incident.no_calllist"))}</p>`; return; }
+    const called = new Set((inc.calls || []).map((c) => c.number));
+    box.innerHTML = `<ol class="calllist">${callList.map((c) => `<li>
+      <div><b>${esc(c.order === 0 ? t("incident.premises_line") : c.name)}</b>
+        <span class="muted">${esc(t(`contact.${c.role}`) === `contact.${c.role}` ? c.role : t(`contact.${c.role}`))}${c.has_passcode ? "" : ` · ${esc(t("incident.no_passcode"))}`}</span></div>
+      ${(c.phones || []).map((p) => `<div class="phone-row"><span class="mono">${esc(p.number ?? p.raw ?? p.e164)}</span>
+        <button type="button" class="call" data-needs-owner data-call="${esc(p.number ?? p.raw ?? p.e164)}"
+          data-contact="${c.contact_id ?? ""}" data-name="${esc(c.name)}">${esc(called.has(p.number ?? p.raw ?? p.e164) ? t("incident.call_again") : t("incident.call"))}</button></div>`).join("")}
+    </li>`).join("")}</ol>`;
+  }
+
+  function renderCalls() {
+    const calls = inc.calls || [];
+    $("#incident-calls").innerHTML = calls.length ? calls.map((c) => {
+      const outcome = c.result ? `<b>${esc(t(`result.${c.result}`))}</b>${c.code_result && c.code_result !== "none" ? ` · <b class="code-${esc(c.code_result)}">${esc(t(`code.${c.code_result}`))}</b>` : ""}` : "";
+      const form = c.result ? "" : `<form class="result-form" data-call-id="${c.id}">
+        <fieldset><legend>${esc(t("result.title"))}</legend>
+          ${["no_answer", "busy", "answered"].map((r) => `<label class="choice"><input type="radio" name="result" value="${r}" required data-needs-owner> ${esc(t(`result.${r}`))}</label>`).join("")}
+        </fieldset>
+        <label class="code-field">${esc(t("result.code"))} <input name="code" autocomplete="off" maxlength="64" data-needs-owner></label>
+        <label>${esc(t("close.note"))} <input name="note" maxlength="2000" data-needs-owner></label>
+        <button type="submit" data-needs-owner>${esc(t("result.save"))}</button></form>`;
+      return `<div class="call-card ${c.result ? "" : "pending"}"><div><b>${esc(c.contact_name || t("incident.premises_line"))}</b>
+        <span class="mono">${esc(c.number)}</span> <span class="muted">${esc(fmtTime(c.requested_at))}</span> ${outcome}</div>${form}</div>`;
+    }).join("") : `<p class="empty">${esc(t("incident.no_calls"))}</p>`;
+  }
+
+  async function renderDispatch() {
+    const box = $("#incident-dispatch");
+    const form = box.querySelector("form") ? null : document.createElement("form");
+    if (form) {
+      form.className = "stack";
+      form.id = "dispatch-form";
+      form.innerHTML = `${["audio_video", "threat_to_property", "threat_to_life"].map((k) => `<label class="choice"><input type="checkbox" name="${k}" data-needs-owner> ${esc(t(`avs.${k}`))}</label>`).join("")}
+        <div class="avs" id="avs-preview"></div>
+        <label>${esc(t("dispatch.reference"))} <input name="reference" maxlength="64" data-needs-owner></label>
+        <div class="buttons"><button type="submit" name="kind" value="guard" data-needs-owner>${esc(t("dispatch.guard"))}</button>
+        <button type="submit" name="kind" value="police" class="stop" data-needs-owner>${esc(t("dispatch.police"))}</button></div>
+        <div id="dispatch-list"></div>`;
+      box.append(form);
+      form.addEventListener("change", () => preview());
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const f = new FormData(form);
+        await act(`/api/incidents/${id}/dispatches`, {
+          kind: ev.submitter?.value ?? "guard", reference: f.get("reference") || "",
+          audio_video: f.has("audio_video"), threat_to_property: f.has("threat_to_property"),
+          threat_to_life: f.has("threat_to_life") }, t("dispatch.sent"));
+      });
+    }
+    $("#dispatch-list").innerHTML = (inc.dispatches || []).map((d) => `<div class="call-card">
+      <b>${esc(t(`dispatch.${d.kind}`))}</b> · ${esc(fmtTime(d.dispatched_at))} · ${esc(d.dispatched_by)}
+      <span class="badge avs-${d.avs_score}">AVS-01 ${esc(d.avs_score)}</span>
+      <ul class="muted">${(d.avs_reasons || []).map((r) => `<li>${esc(r)}</li>`).join("")}</ul></div>`).join("");
+    await preview();
+  }
+
+  async function preview() {
+    const form = $("#dispatch-form");
+    if (!form) return;
+    const f = new FormData(form);
+    const q = ["audio_video", "threat_to_property", "threat_to_life"].map((k) => `${k}=${f.has(k)}`).join("&");
+    const r = await api(`/api/console/incidents/${id}/avs-preview?${q}`);
+    $("#avs-preview").innerHTML = r.ok ? `<span class="badge avs-${r.data.level}">AVS-01 ${esc(r.data.level)}</span>
+      <span class="muted">${esc(t(`avs.level.${r.data.level}`))}</span>
+      <ul>${r.data.reasons.map((x) => `<li>${esc(x)}</li>`).join("")}</ul>` : "";
+  }
+
+  function renderClose() {
+    const form = $("#close-form");
+    const disp = form.elements.disposition, cause = form.elements.cause;
+    if (!disp.options.length) {
+      disp.innerHTML = `<option value="">${esc(t("close.choose"))}</option>` + opts.dispositions.map((d) => `<option value="${esc(d)}">${esc(t(`disp.${d}`))}</option>`).join("");
+      cause.innerHTML = `<option value="">${esc(t("close.choose"))}</option>` + opts.false_alarm_causes.map((c) => `<option value="${esc(c)}">${esc(t(`cause.${c}`))}</option>`).join("");
+      for (const el of form.elements) el.setAttribute("data-needs-owner", "");
+    }
+    const needCause = disp.value === "false_alarm";
+    $("#cause-label").hidden = !needCause;
+    cause.required = needCause;
+    form.hidden = !open();
+  }
+
+  function renderAll() {
+    renderSignals(); renderPlan(); renderCallList(); renderCalls(); renderClose(); renderTimers();
+    renderDispatch();
+    renderHead();
+  }
+
+  async function load() {
+    opts = await optsReady;
+    const r = await api(`/api/incidents/${encodeURIComponent(id)}`);
+    if (!r.ok) { show(r.missing ? t("incident.unavailable") : t("incident.notfound")); return; }
+    inc = r.data;
+    if (callList === null && inc.account_id) {
+      const c = await api(`/api/accounts/${inc.account_id}/call-list`);
+      callList = c.ok ? itemsOf(c.data) : null;
+    }
+    renderAll();
+    if (!inc.shown_at && open()) api(`/api/incidents/${id}/shown`, { method: "POST" });
+  }
+
+  $("#take-btn").addEventListener("click", () => act(`/api/incidents/${id}/take`, {}, t("incident.taken_ok")));
+  $("#release-btn").addEventListener("click", () => act(`/api/incidents/${id}/release`, {}, t("incident.released_ok")));
+  $("#incident-plan").addEventListener("change", (ev) => {
+    const box = ev.target.closest("input[data-step]");
+    if (box) act(`/api/incidents/${id}/steps/${box.dataset.step}`, {});
+  });
+  $("#incident-calllist").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-call]");
+    if (!b) return;
+    act(`/api/incidents/${id}/calls`, { number: b.dataset.call, contact_id: b.dataset.contact ? Number(b.dataset.contact) : null,
+      contact_name: b.dataset.name || "" }, `${t("incident.calling")} ${b.dataset.name} ${b.dataset.call}`);
+  });
+  $("#incident-calls").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const form = ev.target;
+    const f = new FormData(form);
+    const result = f.get("result");
+    const code = result === "answered" ? String(f.get("code") || "").trim() : "";
+    const r = await act(`/api/calls/${form.dataset.callId}/result`, { result, code: code || null, note: f.get("note") || null });
+    if (r.ok && r.data.call?.code_result) {
+      const cr = r.data.call.code_result;
+      toast(`${t(`result.${result}`)} · ${t(`code.${cr}`)}${cr === "duress" ? ` — ${t("code.duress_hint")}` : ""}`, cr !== "valid" && cr !== "none");
+    }
+  });
+  $("#close-form").addEventListener("change", renderClose);
+  $("#close-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(ev.target);
+    const disposition = f.get("disposition");
+    const r = await act(`/api/incidents/${id}/close`, { disposition, cause: disposition === "false_alarm" ? f.get("cause") : null,
+      note: f.get("note") || null }, t("incident.closed_ok"));
+    if (r.ok) document.body.dataset.closed = "1";
+  });
+  live.snapshot(load);
+  live.on((topic, data) => {
+    const about = String(data.incident?.id ?? data.incident_id ?? data.id ?? "");
+    if (about === String(id) && (topic.startsWith("incident.") || topic.startsWith("dispatch.") || topic.startsWith("verification."))) load();
+  });
+  setInterval(() => {
+    for (const el of document.querySelectorAll("#incident-timers .running")) el.textContent = duration((Date.now() - Number(el.dataset.since)) / 1000);
+  }, 1000);
 }
 
 // ---- wallboard --------------------------------------------------------------------------------
@@ -461,7 +881,7 @@ function initWallboard() {
   incidents.onChange(renderAlarms);
   setInterval(renderAlarms, 1000);
   live.snapshot(async () => {
-    const r = await api("/api/cti/queues");
+    const r = await api("/api/queues/live");
     queues.clear();
     if (r.ok) for (const q of itemsOf(r.data)) queues.set(q.name ?? q.queue, q);
     renderQueues();
@@ -531,11 +951,107 @@ async function initAdmin() {
   }
 }
 
+// ---- reports (supervisor): charts with Chart.js and CSV export of the same figures -------------
+
+function csvDownload(name, rows) {
+  const text = rows.map((r) => r.map((v) => `"${String(v ?? "").replaceAll('"', '""')}"`).join(",")).join("\r\n");
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob(["\ufeff" + text], { type: "text/csv;charset=utf-8" }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+function initReports() {
+  const since = new Date(Date.now() - 7 * 86400e3).toISOString();
+  const reports = [
+    { id: "calls-hour", url: `/api/stats/calls?group=interval&interval=3600&since=${encodeURIComponent(since)}`, type: "bar",
+      rows: (d) => Object.entries(d.groups || {}).map(([k, v]) => [k, v.offered ?? v.calls ?? v.total ?? 0, v.service_level ?? ""]),
+      head: ["hour", "calls", "service_level"] },
+    { id: "aht-agent", url: `/api/stats/calls?group=agent&since=${encodeURIComponent(since)}`, type: "bar",
+      rows: (d) => Object.entries(d.groups || {}).map(([k, v]) => [k, v.aht_seconds ?? v.aht ?? 0, v.answered ?? ""]),
+      head: ["agent", "aht_seconds", "answered"] },
+    { id: "false-account", url: "/api/alarm-stats/false-alarms?by=account&days=30", type: "bar",
+      rows: (d) => itemsOf(d).map((r) => [r.account_number ?? r.key ?? r.account_id, r.count ?? r.false_alarms ?? 0]),
+      head: ["account", "false_alarms"] },
+    { id: "false-model", url: "/api/alarm-stats/false-alarms?by=device_model&days=30", type: "bar",
+      rows: (d) => itemsOf(d).map((r) => [r.device_model ?? r.key ?? "", r.count ?? r.false_alarms ?? 0]),
+      head: ["device_model", "false_alarms"] },
+    { id: "handling", url: "/api/alarm-stats/handling", type: "bar",
+      rows: (d) => Object.entries(d).filter(([, v]) => typeof v === "number" || (v && typeof v === "object" && "p50" in v))
+        .map(([k, v]) => [k, typeof v === "number" ? v : v.p50]),
+      head: ["measure", "seconds"] },
+  ];
+  for (const rep of reports) {
+    const section = $(`#rep-${rep.id}`);
+    api(rep.url).then((r) => {
+      const state = section.querySelector(".state");
+      if (!r.ok) { state.textContent = t(r.status === 503 ? "rep.no_cti" : "common.unavailable"); return; }
+      const rows = rep.rows(r.data);
+      state.textContent = rows.length ? "" : t("rep.no_data");
+      section.querySelector("button.csv").disabled = false;
+      section.querySelector("button.csv").addEventListener("click", () => csvDownload(`${rep.id}.csv`, [rep.head, ...rows]));
+      section.querySelector("tbody").innerHTML = rows.map((row) => `<tr>${row.map((v) => `<td>${esc(typeof v === "number" ? Math.round(v * 100) / 100 : v)}</td>`).join("")}</tr>`).join("");
+      if (rows.length && window.Chart) {
+        new window.Chart(section.querySelector("canvas"), { type: rep.type,
+          data: { labels: rows.map((x) => x[0]), datasets: [{ label: rep.head[1], data: rows.map((x) => Number(x[1]) || 0), backgroundColor: "#4c9aff" }] },
+          options: { animation: false, plugins: { legend: { labels: { color: "#eef2f6" } } },
+            scales: { x: { ticks: { color: "#a3b1c0" } }, y: { ticks: { color: "#a3b1c0" }, beginAtZero: true } } } });
+      }
+    });
+  }
+}
+
+// ---- admin extras: disaster mode and the blacklist ---------------------------------------------
+
+async function initSwitches() {
+  const dm = $("#disaster");
+  if (dm) {
+    const show = (d) => {
+      dm.querySelector(".state").textContent = d.active ? t("disaster.on") : t("disaster.off");
+      dm.dataset.active = d.active ? "1" : "0";
+      dm.querySelector("button").textContent = d.active ? t("disaster.turn_off") : t("disaster.turn_on");
+    };
+    const r = await api("/api/alarm-disaster");
+    if (r.ok) show(r.data);
+    dm.querySelector("button").addEventListener("click", async () => {
+      const on = dm.dataset.active !== "1";
+      if (!confirm(on ? t("disaster.confirm_on") : t("disaster.confirm_off"))) return;
+      const res = await api("/api/alarm-disaster", { method: "PUT", body: { active: on, rules: {} } });
+      if (res.ok) show(res.data); else toast(errorText(res), true);
+    });
+  }
+  const bl = $("#blacklist");
+  if (bl) {
+    const load = async () => {
+      const r = await api("/api/console/blacklist");
+      bl.querySelector("tbody").innerHTML = r.ok ? itemsOf(r.data).map((e) => `<tr><td class="mono">${esc(e.number)}</td><td>${esc(e.reason)}</td>
+        <td>${esc(e.added_by)}</td><td><button type="button" class="ghost" data-unblock="${esc(e.number)}">${esc(t("bl.remove"))}</button></td></tr>`).join("")
+        : `<tr><td colspan="4">${esc(t("common.unavailable"))}</td></tr>`;
+    };
+    bl.querySelector("form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const f = new FormData(ev.target);
+      const r = await api("/api/console/blacklist", { method: "POST", body: { number: f.get("number"), reason: f.get("reason") || "" } });
+      if (!r.ok) toast(errorText(r), true); else ev.target.reset();
+      load();
+    });
+    bl.addEventListener("click", async (ev) => {
+      const b = ev.target.closest("button[data-unblock]");
+      if (!b) return;
+      await api(`/api/console/blacklist?number=${encodeURIComponent(b.dataset.unblock)}`, { method: "DELETE" });
+      load();
+    });
+    load();
+  }
+}
+
 // ---- start ------------------------------------------------------------------------------------
 
-const pages = { console: initConsole, incident: initIncident, wallboard: initWallboard,
+const pages = { console: initConsole, incident: initIncident, tickets: initTickets, reports: initReports, wallboard: initWallboard,
   agents: initAgents, admin: initAdmin };
 pages[PAGE]?.();
+if (PAGE === "admin" || PAGE === "wallboard") initSwitches();
 live.setState("connecting");
 live.watchdog();
 live.connect();

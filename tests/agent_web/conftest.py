@@ -40,8 +40,9 @@ class LiveServer:
     """The whole app on 127.0.0.1:<port>; ``stop()`` makes it go away, ``start()`` brings it
     back on the same port (as a restarted node would be)."""
 
-    def __init__(self, db_path: Path, heartbeat: float = 15.0) -> None:
+    def __init__(self, db_path: Path, heartbeat: float = 15.0, alarms: bool = False) -> None:
         self.db_url = f"sqlite+aiosqlite:///{db_path}"
+        self.alarms = alarms
         self.heartbeat = heartbeat
         self.port = 0
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -82,6 +83,17 @@ class LiveServer:
         self.services = Services.create(settings)
         self.app = create_app(self.services)
         self.app.state.hub.heartbeat = self.heartbeat
+        engine = None
+        if self.alarms:  # the real alarm engine on crm's records: signals become incidents
+            from alarms.config import AlarmSettings
+            from alarms.engine import AlarmEngine
+            from alarms.subscriber import CrmDirectory
+
+            engine = AlarmEngine(self.services, CrmDirectory(self.services.db,
+                                                             self.services.clock),
+                                 AlarmSettings(_env_file=None))  # type: ignore[call-arg]
+            self.services.extra["alarms.engine"] = engine
+            await engine.start(tick=False)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
@@ -98,6 +110,8 @@ class LiveServer:
         try:
             await serving
         finally:
+            if engine is not None:
+                await engine.stop()
             await self.app.state.hub.stop()
             await self.services.close()
             sock.close()
@@ -154,6 +168,16 @@ def live_server(tmp_path: Path, console_template: Path) -> Iterator[LiveServer]:
     db = tmp_path / "live.db"
     shutil.copy(console_template, db)
     server = LiveServer(db).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def alarm_server(tmp_path: Path, console_template: Path) -> Iterator[LiveServer]:
+    """The live server with the alarm engine turning ``signal.received`` into incidents."""
+    db = tmp_path / "alarms.db"
+    shutil.copy(console_template, db)
+    server = LiveServer(db, alarms=True).start()
     yield server
     server.stop()
 

@@ -67,3 +67,26 @@ async def test_login_returns_to_the_page_asked_for(client: httpx.AsyncClient,
     r = await client.post("/login", data={"username": "agent", "password": TEST_PASSWORD,
                                           "csrf_token": csrf, "next": "//evil.example/"})
     assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+async def test_console_helpers_and_pages_refuse_the_roles_they_should(
+        login: LoginFactory) -> None:
+    """Agents read the console options and tickets; the blacklist and reports are for
+    supervisors, who may add a number (refused again by the IVR)."""
+    agent = await login("agent")
+    options = (await agent.get("/api/console/options")).json()
+    assert "false_alarm" in options["dispositions"] and "user_error" in options[
+        "false_alarm_causes"]
+    assert (await agent.get("/api/console/blacklist")).status_code == 403
+    assert (await agent.get("/tickets")).status_code == 200
+    assert (await agent.get("/reports")).status_code == 403
+    boss = await login("supervisor")
+    assert (await boss.get("/reports")).status_code == 200
+    r = await boss.post("/api/console/blacklist", json={"number": "13800000009",
+                                                        "reason": "nuisance"})
+    assert r.status_code == 201, r.text
+    listed = (await boss.get("/api/console/blacklist")).json()["items"]
+    assert [e["reason"] for e in listed] == ["nuisance"]
+    assert (await boss.delete("/api/console/blacklist",
+                              params={"number": "13800000009"})).status_code == 200
+    assert (await boss.get("/api/console/blacklist")).json()["items"] == []

@@ -17,9 +17,16 @@ async def _connect(server: LiveServer, cookie: str, query: str = "") -> ClientCo
                                     open_timeout=5)
 
 
+_pending: dict[int, list[dict[str, Any]]] = {}
+
+
 async def _recv(ws: ClientConnection) -> dict[str, Any]:
-    msg: dict[str, Any] = json.loads(await ws.recv(decode=True))
-    return msg
+    """The next frame, whether it came alone or inside a ``batch`` message."""
+    queue = _pending.setdefault(id(ws), [])
+    if not queue:
+        msg: dict[str, Any] = json.loads(await ws.recv(decode=True))
+        queue.extend(msg["frames"] if msg.get("type") == "batch" else [msg])
+    return queue.pop(0)
 
 
 async def _until(ws: ClientConnection, topic: str) -> list[dict[str, Any]]:
@@ -129,3 +136,34 @@ async def test_idle_connection_gets_heartbeats(live_server: LiveServer) -> None:
     finally:
         await ws.close()
     assert ping["type"] == "ping" and "seq" in ping
+
+
+async def test_a_backlog_is_sent_as_batches_in_order(live_server: LiveServer) -> None:
+    ws = await _connect(live_server, session_cookie(live_server, "agent2"))
+    try:
+        await _recv(ws)  # hello
+        live_server.wait_for_connections(1)
+        hub = live_server.app.state.hub
+
+        async def burst() -> None:  # 300 events in one go: the sender finds a backlog
+            for i in range(300):
+                hub.dispatch(_event("incident.updated", {"id": i}))
+
+        live_server.call(burst())
+        messages = 0
+        ids: list[int] = []
+        while len(ids) < 300:
+            msg = json.loads(await ws.recv(decode=True))
+            messages += 1
+            frames = msg["frames"] if msg["type"] == "batch" else [msg]
+            ids += [f["data"]["id"] for f in frames if f["type"] == "event"]
+    finally:
+        await ws.close()
+    assert ids == list(range(300))
+    assert messages < 300
+
+
+def _event(topic: str, data: dict[str, Any]) -> Any:
+    from core.bus import Event
+
+    return Event(topic=topic, data=data)
