@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 VENDOR := agent_web/static/vendor
 
-.PHONY: demo test test-pg lint bench setup static prompts clean
+.PHONY: demo test test-pg lint bench setup static prompts readme-settings clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,15 @@ lint: $(VENV)/.installed
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# IVR prompts as audio for production Asterisk (needs Debian's espeak-ng); not committed.
+prompts: $(VENV)/.installed
+	command -v espeak-ng >/dev/null || { echo "prompts need espeak-ng: apt-get install espeak-ng"; exit 1; }
+	$(PY) -m ivr.render_prompts --out asterisk-config/sounds --check
+
+# Regenerate the README's settings tables from the code.
+readme-settings: $(VENV)/.installed
+	$(PY) -m vigil.settings_doc --readme README.md
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) *.egg-info

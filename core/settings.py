@@ -23,33 +23,36 @@ class Settings(BaseSettings):
         "sqlite+aiosqlite:///./vigil.db",
         description="SQLAlchemy async URL; SQLite file in the working directory by default.",
     )
-    database_echo: bool = False
+    database_echo: bool = Field(False, description="Log every SQL statement.")
     secret_key: str = Field(
         "insecure-dev-key-change-me",
         description="Signs session cookies; set a long random value in production.",
     )
-    http_host: str = "127.0.0.1"
-    http_port: int = 8000
-    cookie_secure: bool = False
+    http_host: str = Field("127.0.0.1", description="Address the console listens on.")
+    http_port: int = Field(8000, description="Port of the console and the REST API.")
+    cookie_secure: bool = Field(False, description="Send the session cookie over HTTPS only.")
     session_max_age: int = Field(12 * 3600, description="Seconds a console login stays valid.")
     default_region: str = Field("CN", description="Region for phone numbers without a prefix.")
-    default_language: Language = "zh-CN"
+    default_language: Language = Field(
+        "zh-CN", description="Console and IVR language before a user or caller chooses.")
     login_max_failures: int = Field(5, description="Failed logins before a user is locked.")
     login_lockout_seconds: int = Field(300, description="How long a locked login stays locked.")
     bus_queue_size: int = Field(10_000, description="Events buffered per bus subscriber.")
-    node_name: str = "vigil-1"
+    node_name: str = Field("vigil-1", description="This node's name on the bus and in leases.")
 
-    ami_host: str = "127.0.0.1"
-    ami_port: int = 5038
-    ami_user: str = "vigil"
-    ami_secret: str = "vigil"
-    agi_host: str = "127.0.0.1"
-    agi_port: int = 4573
-    outbound_context: str = "outbound"
-    agent_phone_context: str = "agent-phones"
+    ami_host: str = Field("127.0.0.1", description="Asterisk AMI host.")
+    ami_port: int = Field(5038, description="Asterisk AMI port.")
+    ami_user: str = Field("vigil", description="AMI login (manager.conf).")
+    ami_secret: str = Field("vigil", description="AMI secret; set it in production.")
+    agi_host: str = Field("127.0.0.1", description="Where Vigil's FastAGI server listens.")
+    agi_port: int = Field(4573, description="FastAGI port (Asterisk's default).")
+    outbound_context: str = Field(
+        "outbound", description="Dialplan context of verification and click-to-dial calls.")
+    agent_phone_context: str = Field(
+        "agent-phones", description="Dialplan context that rings an agent's phone.")
 
-    dc09_host: str = "127.0.0.1"
-    dc09_port: int = 12000
+    dc09_host: str = Field("127.0.0.1", description="SIA DC-09 receiver address (TCP and UDP).")
+    dc09_port: int = Field(12000, description="SIA DC-09 receiver port (TCP and UDP).")
 
     bus_backend: Literal["auto", "local", "postgres"] = Field(
         "auto",

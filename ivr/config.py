@@ -24,23 +24,25 @@ class IvrSettings(BaseSettings):
     digit_timeout_ms: int = Field(5000, gt=0, description="Wait for the first/next key press.")
     menu_attempts: int = Field(3, ge=1, description="Tries at a menu before the fallback.")
     pin_max_failures: int = Field(3, ge=1, description="Wrong PINs in a row before the lock.")
-    pin_lockout_minutes: int = Field(30, ge=1)
+    pin_lockout_minutes: int = Field(30, ge=1, description="How long a PIN lockout lasts.")
     recent_alarm_minutes: int = Field(60, ge=1, description="How old an alarm may be to cancel.")
-    max_test_hours: int = Field(72, ge=1)
+    max_test_hours: int = Field(72, ge=1, description="Longest on-test period a caller may set.")
     emergency_queue: str = Field("emergency", description="Option 2 and every fallback.")
     emergency_priority: int = Field(10, description="QUEUE_PRIO for option 2 (highest first).")
     service_queue: str = Field("billing", description="Option 3, billing and service.")
     callback_offer_after_s: int = Field(
         60, ge=0, description="Offer a callback when the estimated wait is longer than this.")
     voicemail_dir: str = Field("vigil-voicemail", description="Record() path, sounds-relative.")
-    voicemail_max_s: int = Field(120, ge=5)
-    desk_timezone: str = "Asia/Shanghai"
-    desk_opens: time = time(8, 30)
-    desk_closes: time = time(18, 0)
+    voicemail_max_s: int = Field(120, ge=5, description="Longest message a caller may leave.")
+    desk_timezone: str = Field("Asia/Shanghai", description="Time zone of the desk hours.")
+    desk_opens: time = Field(time(8, 30), description="Service desk opens (after-hours routing).")
+    desk_closes: time = Field(time(18, 0), description="Service desk closes.")
     desk_weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5],
                                      description="0 is Monday.")
-    desk_holidays: list[date] = Field(default_factory=list)
-    default_language: Literal["zh-CN", "en"] = "zh-CN"
+    desk_holidays: list[date] = Field(default_factory=list,
+                                      description="Dates the desk is closed all day.")
+    default_language: Literal["zh-CN", "en"] = Field(
+        "zh-CN", description="Language for callers with no known preference.")
 
 
 def desk_status(settings: IvrSettings, at: datetime) -> DeskStatus:

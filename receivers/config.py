@@ -45,21 +45,27 @@ class ReceiverSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIGIL_RX_", env_file=".env", extra="ignore")
 
     dc09_name: str = Field("dc09", description="Receiver name the DC-09 listener's signals carry.")
-    dc09_tcp: bool = True
-    dc09_udp: bool = True
+    dc09_tcp: bool = Field(True, description="Listen for DC-09 over TCP.")
+    dc09_udp: bool = Field(True, description="Listen for DC-09 over UDP.")
     dc09_keys: dict[str, str] = Field(
         default_factory=dict, description='account -> "hex:..." or "text:..."; "*" = default.')
-    dc09_check_timestamp: bool = True
-    dc09_window_ahead_s: float = 20.0
-    dc09_window_behind_s: float = 40.0
-    dc09_idle_timeout_s: float = 300.0
+    dc09_check_timestamp: bool = Field(
+        True, description="NAK messages whose timestamp is outside the window.")
+    dc09_window_ahead_s: float = Field(
+        20.0, description="Seconds a panel clock may be ahead of ours.")
+    dc09_window_behind_s: float = Field(
+        40.0, description="Seconds a panel clock may be behind ours.")
+    dc09_idle_timeout_s: float = Field(
+        300.0, description="Close a silent DC-09 TCP connection after this long.")
     duplicate_window_s: float = Field(
         1800.0, description="A repeated sequence within this many seconds is a retransmission.")
     group_commit_ms: float = Field(
         0.0, description="Extra wait for more signals before a commit (0: take what arrived "
                          "while the previous commit ran).")
     max_batch: int = Field(2000, ge=1, description="Signals per journal transaction at most.")
-    serial_lines: list[SerialLine] = Field(default_factory=list)
+    serial_lines: list[SerialLine] = Field(
+        default_factory=list, description="Serial or System-5 TCP receiver lines (JSON list: "
+        "format, transport, device or host/port, baudrate, heartbeat_timeout).")
     alarmreceiver_spool: str | None = Field(
         None, description="Asterisk AlarmReceiver eventspooldir to watch (files move to done/).")
     demo_panels: int = Field(20, description="Simulated panels in `vigil demo`.")
