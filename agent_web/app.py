@@ -35,7 +35,8 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        field = ".".join(p for p in loc if p not in ("body", "query", "path"))
+        # Drop only where the value came from, so a field named "body" keeps its name.
+        field = ".".join(loc[1:] if loc and loc[0] in ("body", "query", "path") else loc)
         out.append({"field": field or ".".join(loc), "loc": loc, "msg": err.get("msg"),
                     "type": err.get("type")})
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +32,7 @@ _SKIP = {"password_hash", "passcode_hash", "duress_hash", "pin_hash", "sip_passw
 
 def jsonable(value: Any) -> Any:
     """Turn column values into JSON-safe values for the before/after snapshots."""
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.clock import Clock
-from core.security import verify_code
+from core.security import verify_code_async
 from crm import records
 from crm.completeness import Completeness, assess
 from crm.errors import FieldError, NotFound
@@ -143,9 +143,9 @@ async def verify_contact_code(session: AsyncSession, clock: Clock, actor: audit.
     contact = await records.get(session, Contact, contact_id)
     result: CodeResult = "invalid"
     if contact.archived_at is None and code:
-        if verify_code(contact.duress_hash, code):
+        if await verify_code_async(contact.duress_hash, code):
             result = "duress"
-        elif verify_code(contact.passcode_hash, code):
+        elif await verify_code_async(contact.passcode_hash, code):
             result = "valid"
     audit.record(session, actor, "verify_code", "contact", contact.id, note=result, clock=clock)
     return result
@@ -163,10 +163,10 @@ async def verify_account_code(session: AsyncSession, clock: Clock, actor: audit.
     matched: int | None = None
     if code:
         for c in contacts:
-            if verify_code(c.duress_hash, code):
+            if await verify_code_async(c.duress_hash, code):
                 result, matched = "duress", c.id
                 break
-            if verify_code(c.passcode_hash, code):
+            if await verify_code_async(c.passcode_hash, code):
                 result, matched = "valid", c.id
                 break
     audit.record(session, actor, "verify_code", "account", account_id,

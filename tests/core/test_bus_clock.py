@@ -78,3 +78,20 @@ async def test_fake_clock_wakes_sleepers_only_when_advanced() -> None:
     assert clock.now() == datetime(2026, 3, 1, 8, 1, tzinfo=UTC)
     with pytest.raises(ValueError):
         clock.advance(-1)
+
+
+async def test_codes_verify_off_the_event_loop_with_the_same_result() -> None:
+    from core.security import hash_code, verify_code_async
+
+    stored = hash_code("4321")
+    assert await verify_code_async(stored, "4321")
+    assert not await verify_code_async(stored, "1234")
+    assert not await verify_code_async(None, "4321")
+
+
+def test_audit_snapshots_times_of_day() -> None:
+    from datetime import time
+
+    from core.audit import jsonable
+
+    assert jsonable({"opens": time(8, 30)}) == {"opens": "08:30:00"}
