@@ -16,3 +16,7 @@ def register(sub: Any) -> None:  # argparse's _SubParsersAction is private
 
     rx_ingest.register(sub)  # ingest-alarmreceiver
     rx_simulate.register(sub)  # simulate panels, simulate serial-receiver
+
+    from vigil import simulate_calls
+
+    simulate_calls.register(rx_simulate.simulate_group(sub))  # simulate calls
