@@ -20,6 +20,7 @@ from core.models import Role, User
 from core.services import Services
 from cti import stats
 from cti.ami_client import AmiActionFailed, AmiConnectionLost, AmiError, AmiTimeout
+from cti.config import CtiSettings, cti_settings
 from cti.service import CtiError, CtiService
 from cti.store import (
     CallFilter,
@@ -41,6 +42,10 @@ def _cti(services: Services = Depends(get_services)) -> CtiService:
     if not isinstance(found, CtiService):
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the CTI is not running")
     return found
+
+
+def _settings(services: Services = Depends(get_services)) -> CtiSettings:
+    return cti_settings(services)
 
 
 def _filter(since: datetime | None, until: datetime | None, queue: str | None,
@@ -86,18 +91,25 @@ async def call_stats(
     since: datetime | None = None, until: datetime | None = None,
     group: Literal["interval", "queue", "agent"] = "interval",
     interval: int = Query(900, ge=60, le=86400 * 31), queue: str | None = None,
-    agent: str | None = None, threshold: float = Query(20.0, ge=0),
-    exclude_short_abandons: bool = True, short_abandon_seconds: float = Query(5.0, ge=0),
-    wrapup_seconds: float = Query(0.0, ge=0),
+    agent: str | None = None, threshold: float | None = Query(None, ge=0),
+    exclude_short_abandons: bool | None = None,
+    short_abandon_seconds: float | None = Query(None, ge=0),
+    wrapup_seconds: float | None = Query(None, ge=0),
     session: AsyncSession = Depends(db_session), user: User = Depends(supervisor_only),
+    settings: CtiSettings = Depends(_settings),
 ) -> dict[str, Any]:
-    """Historical figures from stored records (formulas in cti.stats and the README)."""
+    """Historical figures from stored records (formulas in docs/cti.md). Parameters left out
+    take the ``VIGIL_CTI_*`` settings."""
     f = _filter(since, until, queue, agent, None, None, None)
     records = await records_between(session, f)
-    cfg = stats.StatsConfig(threshold_seconds=threshold,
-                            exclude_short_abandons=exclude_short_abandons,
-                            short_abandon_seconds=short_abandon_seconds,
-                            wrapup_seconds=wrapup_seconds)
+    base = settings.stats_config()
+    cfg = stats.StatsConfig(
+        threshold_seconds=base.threshold_seconds if threshold is None else threshold,
+        exclude_short_abandons=(base.exclude_short_abandons if exclude_short_abandons is None
+                                else exclude_short_abandons),
+        short_abandon_seconds=(base.short_abandon_seconds if short_abandon_seconds is None
+                               else short_abandon_seconds),
+        wrapup_seconds=base.wrapup_seconds if wrapup_seconds is None else wrapup_seconds)
     groups: dict[Any, Any]
     if group == "queue":
         groups = stats.by_queue(records, cfg)
@@ -107,7 +119,11 @@ async def call_stats(
         groups = {datetime.fromtimestamp(k, UTC).isoformat(): v
                   for k, v in stats.by_interval(records, interval, cfg).items()}
     return {"group": group, "interval": interval if group == "interval" else None,
-            "groups": groups, "total": stats.summarize(records, cfg)}
+            "groups": groups, "total": stats.summarize(records, cfg),
+            "settings": {"threshold_seconds": cfg.threshold_seconds,
+                         "exclude_short_abandons": cfg.exclude_short_abandons,
+                         "short_abandon_seconds": cfg.short_abandon_seconds,
+                         "wrapup_seconds": cfg.wrapup_seconds}}
 
 
 @router.get("/queues/live")

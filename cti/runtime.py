@@ -17,9 +17,12 @@ from typing import Any
 from core.services import Services
 from cti.agents import AgentDirectory, PhonePlan
 from cti.ami_client import AmiClient, AmiSettings
+from cti.config import CtiSettings, cti_settings
 from cti.live import LivePublisher
 from cti.model import CtiModel, ModelConfig
+from cti.popdetail import detail_source
 from cti.recorder import Recorder
+from cti.retention import RecordingPurger
 from cti.screenpop import ScreenPop
 from cti.service import CtiService
 from cti.verification import Verifier
@@ -38,8 +41,10 @@ def ami_settings(services: Services) -> AmiSettings:
 
 class CtiRuntime:
     def __init__(self, services: Services, *, plan: PhonePlan | None = None,
-                 ami: AmiSettings | None = None, live_interval: float = 1.0) -> None:
+                 ami: AmiSettings | None = None, live_interval: float = 1.0,
+                 cti: CtiSettings | None = None) -> None:
         s = services.settings
+        self.cti_settings = c = cti or cti_settings(services)
         self.services = services
         self.plan = plan or PhonePlan(context=s.agent_phone_context)
         config = ModelConfig(outbound_contexts=frozenset({s.outbound_context}),
@@ -50,29 +55,44 @@ class CtiRuntime:
                                 services.clock)
         self.directory = AgentDirectory(services.db, services.clock.monotonic)
         self.screenpop = ScreenPop(services.db, services.bus, services.clock, self.directory,
-                                   self.model, region=s.default_region)
+                                   self.model, region=s.default_region,
+                                   cache_seconds=c.screenpop_cache_seconds,
+                                   detail=detail_source(services.db, c.screenpop_detail,
+                                                        c.screenpop_detail_workers))
         self.client.add_handler(self.screenpop.handle)
         self.live = LivePublisher(services.bus, self.model, self.directory,
-                                  lambda: services.clock.now().timestamp(), live_interval)
+                                  lambda: services.clock.now().timestamp(), live_interval,
+                                  stats=c.stats_config())
         self.service = CtiService(self.client, self.directory, self.plan,
                                   outbound_context=s.outbound_context,
                                   region=s.default_region, live=self.live)
         self.verifier = Verifier(services.bus, self.service.commands, self.directory,
                                  self.plan, s.outbound_context, region=s.default_region,
-                                 screenpop=self.screenpop)
+                                 screenpop=self.screenpop, clock=services.clock,
+                                 result_timeout=c.verification_timeout_seconds)
         self.recorder = Recorder(services.db, services.clock, services.bus)
         self.recorder.listeners += [self.verifier.on_record,
                                     lambda rec, _id: self.live.add_record(rec)]
+        self.purger = RecordingPurger(services.db, services.clock, c.recordings_dir,
+                                      c.recording_retention_days,
+                                      c.recording_purge_interval_seconds)
         self._tasks: list[asyncio.Task[Any]] = []
+        self._requests: set[asyncio.Task[Any]] = set()
+
+    async def _place(self, data: dict[str, Any]) -> None:
+        try:
+            await self.verifier.request(data)
+        except Exception:
+            log.exception("verification call not placed: %s", data)
 
     async def _verification_requests(self) -> None:
+        """Each request in its own task: one slow Originate must not hold back the next."""
         with self.services.bus.subscribe("verification.call_requested",
                                          name="cti-verification") as sub:
             async for event in sub:
-                try:
-                    await self.verifier.request(dict(event.data))
-                except Exception:
-                    log.exception("verification call not placed: %s", dict(event.data))
+                task = asyncio.create_task(self._place(dict(event.data)))
+                self._requests.add(task)
+                task.add_done_callback(self._requests.discard)
 
     async def start(self) -> None:
         self.services.extra["cti"] = self.service
@@ -81,15 +101,20 @@ class CtiRuntime:
             asyncio.create_task(self._verification_requests(), name="cti-verification"),
             asyncio.create_task(self.live.run(self.services.clock.sleep), name="cti-live"),
         ]
+        if self.cti_settings.recording_retention_days > 0:
+            self._tasks.append(asyncio.create_task(self.purger.run(), name="cti-retention"))
+        await self.screenpop.start()
         await asyncio.sleep(0)  # the subscriptions exist before the first AMI event
         await self.client.start()
 
     async def stop(self) -> None:
         await self.client.stop()
-        await self.screenpop.drain()
-        for task in self._tasks:
+        await self.screenpop.close()
+        await self.verifier.close()
+        tasks = self._tasks + list(self._requests)
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []

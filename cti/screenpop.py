@@ -11,8 +11,10 @@ This is the hot path (target p99 < 20 ms from the event on the socket to the bus
 by ``bench/ami_events.py``), so the pop comes in two steps. ``screenpop`` carries what one indexed
 query finds (``crm.lookup_by_phone``: the account's id, number, name and status, the calling
 contact); ``screenpop.detail`` follows with crm's full ``account_summary`` (premises, panels, call
-list, contract, tickets, completeness), which takes tens of milliseconds on 100,000 accounts and
-runs with limited concurrency so it never delays the next ring's first step. A summary built in
+list, contract, tickets, completeness), which takes tens of milliseconds of ORM work on 100,000
+accounts; it is built by a :class:`cti.popdetail.DetailSource`, in production a worker process
+with its own engine (:class:`cti.popdetail.ProcessDetail`), so that CPU time never sits on the
+event loop in front of the next ring's first step. A summary built in
 the last ``cache_seconds`` goes out in the first event (``detail: true``) — ``ringall`` queues ring
 every agent with the same caller at once. The event stream never waits for any of this (each ring
 is its own task), and users come from :class:`cti.agents.AgentDirectory`'s cache. ``received_at``
@@ -37,12 +39,14 @@ from core.db import Database
 from crm import services as crm
 from cti.agents import AgentDirectory, extension_of
 from cti.model import CtiModel
+from cti.popdetail import DetailSource, InlineDetail
 
 log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 ACCOUNT_VAR = "VIGIL_ACCOUNT_ID"
 PATH_VAR = "VIGIL_IVR_PATH"
+WARMUP_NUMBER = "+15550100000"  # any valid number: the lookup's statement is compiled once
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +161,14 @@ class ScreenPop:
 
     def __init__(self, db: Database, bus: Bus, clock: Clock, directory: AgentDirectory,
                  model: CtiModel | None = None, region: str = "CN",
-                 cache_seconds: float = 30.0, detail_concurrency: int = 2) -> None:
+                 cache_seconds: float = 30.0, detail: DetailSource | None = None) -> None:
         self.db, self.bus, self.clock = db, bus, clock
         self.directory = directory
         self.model = model
         self.region = region
         self._cache = _TtlCache(cache_seconds)
-        self._detail_slots = asyncio.Semaphore(detail_concurrency)
+        self.detail: DetailSource = detail or InlineDetail(db)
+        self._building: dict[int, asyncio.Future[Json | None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.published = 0
         self.failed = 0
@@ -181,6 +186,19 @@ class ScreenPop:
         """Wait for lookups in flight (shutdown, tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def start(self) -> None:
+        """Start the detail source's workers (when it has any) and warm the quick path (the
+        directory's users, the lookup's compiled statement), so the first ring after a start
+        costs what every other ring costs."""
+        await self.detail.start()
+        await self.directory.refresh()
+        async with self.db.session() as s:
+            await crm.lookup_by_phone(s, WARMUP_NUMBER, self.region)
+
+    async def close(self) -> None:
+        await self.drain()
+        await self.detail.close()
 
     async def _pop_safely(self, ring: Ringing, received_at: float) -> None:
         try:
@@ -203,17 +221,26 @@ class ScreenPop:
         return card
 
     async def _summary(self, account_id: int) -> Json | None:
+        """The cached summary, else the one being built for an earlier ring (ringall rings
+        every agent with the same caller), else a new one from the detail source."""
         now = self.clock.monotonic()
         cached = self._cache.get(account_id, now)
         if cached is not None:
             return dict(cached)
-        async with self._detail_slots, self.db.session() as s:
+        building = self._building.get(account_id)
+        if building is None:
+            building = asyncio.ensure_future(
+                self.detail.summary(account_id, self.clock.now().date()))
+            self._building[account_id] = building
             try:
-                summary = await crm.account_summary(s, account_id, self.clock.now().date())
-            except crm.NotFound:
-                return None
-        self._cache.put(account_id, summary, now)
-        return summary
+                summary = await asyncio.shield(building)
+            finally:
+                self._building.pop(account_id, None)
+            if summary is not None:
+                self._cache.put(account_id, summary, now)
+        else:
+            summary = await asyncio.shield(building)
+        return None if summary is None else dict(summary)
 
     async def _publish(self, payload: Json) -> Json:
         """``screenpop`` now; ``screenpop.detail`` with crm's full summary when it is built."""

@@ -11,11 +11,14 @@ when the call ends, once that record is stored, and published with the record's 
 * ``busy`` — the number was busy;
 * ``no_answer`` — it rang out, or the operator gave up before an answer;
 * ``failed`` — the number could not be reached, the operator's phone did not answer the
-  Originate, or the action could not be sent (``note`` says which).
+  Originate, the action could not be sent, or no call record came within ``result_timeout``
+  seconds of the request (the AMI connection dropped mid-call, the OriginateResponse or the
+  hangup was lost): ``note`` says which, so the alarm engine never waits for ever.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Mapping
@@ -25,6 +28,7 @@ from typing import Any
 import phonenumbers
 
 from core.bus import Bus
+from core.clock import Clock, SystemClock
 from cti.agents import AgentDirectory, PhonePlan
 from cti.ami_client import AmiError
 from cti.commands import Commands, originate
@@ -72,7 +76,8 @@ class Verifier:
 
     def __init__(self, bus: Bus, commands: Commands, directory: AgentDirectory, plan: PhonePlan,
                  outbound_context: str, region: str = "CN", caller_id: str | None = None,
-                 ring_timeout_s: int = 30, screenpop: Any = None) -> None:
+                 ring_timeout_s: int = 30, screenpop: Any = None, clock: Clock | None = None,
+                 result_timeout: float = 120.0) -> None:
         self.bus, self.commands, self.directory = bus, commands, directory
         self.plan = plan
         self.outbound_context = outbound_context
@@ -80,8 +85,11 @@ class Verifier:
         self.caller_id = caller_id
         self.ring_timeout_s = ring_timeout_s
         self.screenpop = screenpop
+        self.clock: Clock = clock or SystemClock()
+        self.result_timeout = result_timeout
         self.pending: dict[str, Pending] = {}
         self._by_action: dict[str, str] = {}
+        self._timers: dict[str, asyncio.Task[None]] = {}
         self._seq = 0
 
     def _publish(self, req: Mapping[str, Any], result: str, note: str | None,
@@ -123,6 +131,9 @@ class Verifier:
         action["ActionID"] = action_id
         self.pending[channel_id] = Pending(req, channel_id, action_id)
         self._by_action[action_id] = channel_id
+        deadline = self.clock.monotonic() + self.result_timeout
+        self._timers[channel_id] = asyncio.get_running_loop().create_task(
+            self._expire(channel_id, deadline), name=f"verification-timeout-{channel_id}")
         if self.screenpop is not None:
             try:
                 await self.screenpop.pop_outbound(
@@ -144,7 +155,29 @@ class Verifier:
         pending = self.pending.pop(channel_id, None)
         if pending is not None:
             self._by_action.pop(pending.action_id, None)
+        timer = self._timers.pop(channel_id, None)
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
         return pending
+
+    async def _expire(self, channel_id: str, deadline: float) -> None:
+        """Report the call failed when its record has not come by ``deadline`` (monotonic)."""
+        await self.clock.sleep(deadline - self.clock.monotonic())
+        pending = self._forget(channel_id)
+        if pending is not None:
+            log.warning("verification call %s: no call record within %g s", channel_id,
+                        self.result_timeout)
+            self._publish(pending.request, "failed",
+                          f"no call record within {self.result_timeout:g} s (AMI connection "
+                          "lost or the originate's outcome never reported)")
+
+    async def close(self) -> None:
+        """Stop the timers (shutdown); calls still pending get no result from this node."""
+        timers = list(self._timers.values())
+        self._timers.clear()
+        for timer in timers:
+            timer.cancel()
+        await asyncio.gather(*timers, return_exceptions=True)
 
     def on_record(self, record: Mapping[str, Any], record_id: int | None) -> Json | None:
         """A finished call's stored record: when it is a verification call, publish its result."""

@@ -24,6 +24,7 @@ from core.settings import Settings
 from crm.models import Phone
 from crm.seed import seed
 from cti.ami_client import AmiSettings
+from cti.config import CtiSettings
 from cti.runtime import DEMO_PHONES, CtiRuntime
 from cti.store import CallFilter, list_records
 from pbxsim.demo import PbxSim
@@ -93,8 +94,10 @@ async def world(db_url: str) -> AsyncIterator[World]:
                       display_name="王芳 Wang Fang")
     sim = PbxSim(scheduler=sched)
     port = await sim.start("127.0.0.1", 0)
+    # the detail worker process has its own test (test_screenpop.py)
     cti = CtiRuntime(services, plan=DEMO_PHONES,
-                     ami=AmiSettings(port=port, username="vigil", secret="vigil"))
+                     ami=AmiSettings(port=port, username="vigil", secret="vigil"),
+                     cti=CtiSettings(screenpop_detail="inline", _env_file=None))  # type: ignore[call-arg]
     await cti.start()
     await cti.client.wait_ready(5)
     agent = await cti.directory.by_extension("1001")

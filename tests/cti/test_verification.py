@@ -1,0 +1,126 @@
+"""Verification calls end with a result even when their call record never comes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from core.bus import Bus, Event
+from core.clock import FakeClock
+from cti.agents import AgentUser, PhonePlan
+from cti.ami_client import AmiConnectionLost, AmiTimeout
+from cti.verification import Verifier
+
+OPERATOR = AgentUser(7, "agent1", "Wang Fang", "1001", "agent")
+REQUEST = {"incident_id": 42, "call_id": 3, "operator_id": 7, "operator": "agent1",
+           "number": "+8613900000002", "contact_id": 5, "contact_name": "Zhang Wei",
+           "account_id": 11}
+
+
+class Directory:
+    async def by_id(self, user_id: int | None) -> AgentUser | None:
+        return OPERATOR if user_id == OPERATOR.id else None
+
+
+class Commands:
+    """Records the actions; raises ``error`` instead when set (the AMI failing)."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.error = error
+
+    async def send(self, action: dict[str, Any], within: float | None = None) -> Any:
+        self.sent.append(action)
+        if self.error is not None:
+            raise self.error
+        return {"Response": "Success", "Message": "Originate successfully queued"}
+
+
+def verifier(clock: FakeClock, commands: Commands, timeout: float = 90.0) -> tuple[Verifier,
+                                                                                   Bus]:
+    bus = Bus(node="t")
+    v = Verifier(bus, commands, Directory(), PhonePlan(), "outbound",  # type: ignore[arg-type]
+                 clock=clock, result_timeout=timeout)
+    return v, bus
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def results(sub: Any) -> list[Event]:
+    out = []
+    while (ev := sub.get_nowait()) is not None:
+        out.append(ev)
+    return out
+
+
+async def test_no_call_record_times_out_as_failed() -> None:
+    clock = FakeClock()
+    v, bus = verifier(clock, Commands())
+    sub = bus.subscribe("verification.call_result", name="t")
+    channel_id = await v.request(REQUEST)
+    assert channel_id is not None and channel_id in v.pending
+    clock.advance(89)
+    await settle()
+    assert results(sub) == []  # still within the timeout
+    clock.advance(1)
+    await settle()
+    [ev] = results(sub)
+    assert (ev.data["result"], ev.data["incident_id"], ev.data["call_id"]) == ("failed", 42, 3)
+    assert "no call record within 90 s" in ev.data["note"]
+    assert ev.data["call_record_id"] is None and ev.data["operator_id"] == 7
+    assert v.pending == {}
+    # a record that turns up after all is not reported a second time
+    assert v.on_record({"call_id": channel_id, "outcome": "answered"}, 9) is None
+    clock.advance(1000)
+    await settle()
+    assert results(sub) == []
+
+
+async def test_record_in_time_reports_it_and_stops_the_timer() -> None:
+    clock = FakeClock()
+    v, bus = verifier(clock, Commands())
+    sub = bus.subscribe("verification.call_result", name="t")
+    channel_id = await v.request(REQUEST)
+    clock.advance(30)
+    await settle()
+    v.on_record({"call_id": channel_id, "outcome": "busy"}, 12)
+    clock.advance(600)
+    await settle()
+    [ev] = results(sub)
+    assert (ev.data["result"], ev.data["call_record_id"]) == ("busy", 12)
+
+
+@pytest.mark.parametrize("error", [
+    AmiTimeout("no response to Originate (ActionID verif-42-3-1-orig) within 5 s"),
+    AmiConnectionLost("AMI connection lost")])
+async def test_originate_that_cannot_be_sent_fails_at_once(error: Exception) -> None:
+    clock = FakeClock()
+    commands = Commands(error)
+    v, bus = verifier(clock, commands)
+    sub = bus.subscribe("verification.call_result", name="t")
+    assert await v.request(REQUEST) is None
+    [ev] = results(sub)
+    assert ev.data["result"] == "failed" and ev.data["note"] == str(error)
+    assert commands.sent[0]["Action"] == "Originate"
+    clock.advance(1000)
+    await settle()
+    assert results(sub) == [] and v.pending == {}
+
+
+async def test_operator_without_phone_fails_and_close_stops_timers() -> None:
+    clock = FakeClock()
+    v, bus = verifier(clock, Commands())
+    sub = bus.subscribe("verification.call_result", name="t")
+    assert await v.request({**REQUEST, "operator_id": 99}) is None
+    [ev] = results(sub)
+    assert ev.data["note"] == "operator has no phone extension"
+    await v.request(REQUEST)
+    await v.close()
+    clock.advance(1000)
+    await settle()
+    assert results(sub) == []
