@@ -19,6 +19,8 @@ Protocol (JSON text frames, server to client):
 A reconnecting client passes ``?epoch=E&since=N`` (the hub epoch and last sequence it saw); the
 hub replays what it missed from the ring, or sends ``reload`` when the ring no longer reaches back
 that far or the server restarted (another epoch). The client may send ``{"type": "pong"}``.
+Raw ``signal.received`` events go only to connections opened with ``?topics=signal.received``
+(:data:`agent_web.ws_policy.OPT_IN_TOPICS`): the alarm queue needs only ``incident.*``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from agent_web.ws_policy import HUB_PATTERNS, Viewer, for_everyone, may_see
+from agent_web.ws_policy import HUB_PATTERNS, OPT_IN_TOPICS, Viewer, for_everyone, may_see, opt_ins
 from core.bus import Bus, Event, Subscription
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class Connection:
 
     viewer: Viewer
     maxsize: int
+    opted: frozenset[str] = frozenset()  # opt-in topics (OPT_IN_TOPICS) this console wants
     queue: asyncio.Queue[str] = field(init=False)
     offered: int = 0
     sent: int = 0
@@ -159,7 +162,11 @@ class Hub:
         if len(self.ring) == self.ring.maxlen:
             self.floor = self.ring[0].seq
         self.ring.append(env)
-        if for_everyone(event.topic):
+        if event.topic in OPT_IN_TOPICS:
+            for conn in self.connections:
+                if event.topic in conn.opted:
+                    conn.offer(env.text, env.seq)
+        elif for_everyone(event.topic):
             for conn in self.connections:
                 conn.offer(env.text, env.seq)
         else:
@@ -170,25 +177,29 @@ class Hub:
 
     # -- the browser side --------------------------------------------------------------------
 
-    def missed(self, viewer: Viewer, epoch: str | None, since: int | None) -> list[str] | None:
+    def missed(self, viewer: Viewer, epoch: str | None, since: int | None,
+               opted: frozenset[str] = frozenset()) -> list[str] | None:
         """Frames a client that saw up to ``since`` missed, or None when it must reload."""
         if since is None or epoch != self.epoch or since > self.seq or since < self.floor:
             return None
         return [env.text for env in self.ring
-                if env.seq > since and may_see(viewer, env.event.topic, env.event.data)]
+                if env.seq > since and (env.event.topic not in OPT_IN_TOPICS
+                                        or env.event.topic in opted)
+                and may_see(viewer, env.event.topic, env.event.data)]
 
-    def open(self, viewer: Viewer, epoch: str | None, since: int | None) -> Connection:
+    def open(self, viewer: Viewer, epoch: str | None, since: int | None,
+             opted: frozenset[str] = frozenset()) -> Connection:
         """Register a connection with its hello and catch-up already queued.
 
         Runs without awaiting, so no event can slip between the replay and the registration.
         """
-        conn = Connection(viewer, self.queue_size)
+        conn = Connection(viewer, self.queue_size, opted)
         hello = {"type": "hello", "epoch": self.epoch, "seq": self.seq,
                  "heartbeat": self.heartbeat,
                  "user": {"id": viewer.user_id, "username": viewer.username,
                           "role": viewer.role, "extension": viewer.extension}}
         conn.offer(json.dumps(hello, ensure_ascii=False), self.seq)
-        frames = self.missed(viewer, epoch, since)
+        frames = self.missed(viewer, epoch, since, opted)
         if since is not None and frames is None:
             conn.offer(_reload_text(self.seq, "stale"), self.seq)
         for text in frames or []:
@@ -214,7 +225,7 @@ class Hub:
         epoch = ws.query_params.get("epoch") or None
         since_raw = ws.query_params.get("since")
         since = int(since_raw) if since_raw and since_raw.isdigit() else None
-        conn = self.open(viewer, epoch, since)
+        conn = self.open(viewer, epoch, since, opt_ins(ws.query_params.get("topics")))
         sender = asyncio.create_task(self._send_loop(ws, conn, recheck))
         receiver = asyncio.create_task(self._receive_loop(ws))
         try:

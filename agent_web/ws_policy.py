@@ -16,6 +16,9 @@ from typing import Any
 
 # Topics every logged-in user receives.
 FLOOR_TOPICS = ("incident.*", "signal.received")
+# Floor topics sent only to connections that ask for them (``/ws?topics=signal.received``):
+# raw signals run at hundreds a second and the alarm queue needs only the incidents they make.
+OPT_IN_TOPICS = frozenset({"signal.received"})
 # Topics an agent receives only when the event names that agent.
 PERSONAL_TOPICS = ("screenpop", "screenpop.*", "agent.*", "call.*", "verification.*")
 # Topics supervisors and administrators receive in full.
@@ -55,6 +58,13 @@ class Viewer:
 def _matches(topic: str, patterns: tuple[str, ...]) -> bool:
     """Cached: a busy hub asks about the same few topics for every console."""
     return any(p == topic or fnmatch.fnmatchcase(topic, p) for p in patterns)
+
+
+def opt_ins(raw: str | None) -> frozenset[str]:
+    """The opt-in topics a connection asked for (a comma-separated ``topics`` parameter)."""
+    if not raw:
+        return frozenset()
+    return frozenset(t.strip() for t in raw.split(",")) & OPT_IN_TOPICS
 
 
 def for_everyone(topic: str) -> bool:

@@ -9,12 +9,14 @@ when /usr/bin/chromium exists). Both sides share this machine's cores, so figure
 bound on what a dedicated server gives.
 
     .venv/bin/python bench/console.py [--consoles 200] [--calls 20] [--signals 200]
-                                      [--seconds 5] [--procs 2]
+                                      [--seconds 5] [--procs 2] [--signal-consoles 0]
 
 The load is the issue's: ``--calls`` new calls per second, each making the bus events a pbxsim
 call makes for the console (screen pop and its detail for the ringing agent, ringing / answered /
 ended call events, two agent state changes, two queue statistics), and ``--signals`` received
-signals per second (every console sees them) of which one in twenty opens or updates an incident.
+signals per second of which one in twenty opens or updates an incident. Raw ``signal.received``
+events are opt-in per connection (``/ws?topics=signal.received``): only ``--signal-consoles`` of
+the consoles ask for them (default 0: the alarm queue needs only ``incident.*``).
 A tenth of the consoles log in as supervisors (they see every call, agent and queue event). The
 consoles run in ``--procs`` processes (one Python process cannot parse 200 consoles' traffic
 alone); the hub sends a backlog as ``batch`` messages, whose frames count one by one.
@@ -135,7 +137,9 @@ async def _login(base: str, username: str) -> str:
 
 async def _console(url: str, cookie: str, latencies: list[float], stats: dict[str, int],
                    stop: asyncio.Event) -> None:
-    async with websockets.connect(url, additional_headers={"Cookie": cookie},
+    """``cookie`` may carry a query after a space: ``"<cookie> ?topics=signal.received"``."""
+    cookie, _, query = cookie.partition(" ")
+    async with websockets.connect(url + query, additional_headers={"Cookie": cookie},
                                   max_queue=None, open_timeout=60) as ws:
         await ws.recv()  # hello
         stats["connected"] += 1
@@ -225,7 +229,7 @@ def _browser_load(base: str, cookie: str) -> float:
 
 
 async def run(consoles: int, calls: float, signals: float, seconds: float,
-              procs: int) -> dict[str, Any]:
+              procs: int, signal_consoles: int = 0) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="vigil-bench-console-"))
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
@@ -240,6 +244,8 @@ async def run(consoles: int, calls: float, signals: float, seconds: float,
         boss = await _login(base, "super1")
         supervisors = max(1, consoles // 10)
         cookies = [boss if i < supervisors else agents[i % 2] for i in range(consoles)]
+        for i in range(min(signal_consoles, consoles)):  # these also want the raw signals
+            cookies[i] += " ?topics=signal.received"
         for k in range(procs):
             mine, theirs = ctx.Pipe()
             w = ctx.Process(target=_consoles, args=(url, cookies[k::procs], theirs), daemon=True)
@@ -263,6 +269,7 @@ async def run(consoles: int, calls: float, signals: float, seconds: float,
             "bench": "console_fanout", "consoles": consoles, "supervisors": supervisors,
             "client_processes": procs, "connected": connected,
             "calls_per_s": calls, "signals_per_s": signals, "seconds": seconds,
+            "signal_consoles": min(signal_consoles, consoles),
             "published": report["published"],
             "bus_events_per_s": round(sum(report["published"].values()) / seconds, 1),
             "frames_expected": report["hub"]["offered"], "frames_delivered": stats["frames"],
@@ -289,9 +296,11 @@ def main() -> None:
     ap.add_argument("--signals", type=float, default=200.0, help="signals per second")
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--procs", type=int, default=2, help="processes running the consoles")
+    ap.add_argument("--signal-consoles", type=int, default=0,
+                    help="consoles that opt in to raw signal.received events")
     args = ap.parse_args()
     print(json.dumps(asyncio.run(run(args.consoles, args.calls, args.signals, args.seconds,
-                                     args.procs)), indent=2))
+                                     args.procs, args.signal_consoles)), indent=2))
 
 
 if __name__ == "__main__":

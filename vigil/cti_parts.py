@@ -5,6 +5,11 @@ In the demo, pbxsim listens on ``ami_host:ami_port`` with its FastAGI client poi
 the CRM (so screen pops find them), and the CTI connects once pbxsim is up. The demo's agent
 phones answer by themselves after a few seconds (the console's softphone may answer sooner through
 ``services.extra["pbxsim"].engine.phones``).
+
+At demo start the CTI logs ``agent2`` (extension 1002) into ``support`` and ``emergency``; its
+phone answers by itself, so calls are taken before anyone signs in. ``agent1`` (1001) is left
+for the person trying the demo: its phone rings until answered from the console (after the
+queue's ring timeout the call moves on to agent2).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from vigil.runtime import Part
 log = logging.getLogger(__name__)
 
 DEMO_CALLS_PER_MINUTE = 1.5
-DEMO_AUTO_ANSWER_SECONDS = 6.0
+DEMO_AUTO_ANSWER_SECONDS = 4.0
+#: the demo agent that works the queues from the start (vigil.demo_users), its extension, queues
+DEMO_AGENT = ("agent2", "1002", ("support", "emergency"))
 
 
 async def subscriber_numbers(services: Services, limit: int = 200) -> list[tuple[str, str]]:
@@ -33,6 +40,39 @@ async def subscriber_numbers(services: Services, limit: int = 200) -> list[tuple
             select(Phone.e164, Account.name).join(Account, Account.id == Phone.account_id)
             .where(Phone.archived_at.is_(None)).order_by(Phone.id).limit(limit))).all()
     return [(str(n), str(name)) for n, name in rows]
+
+
+async def log_in_demo_agent(services: Services, within: float = 30.0) -> bool:
+    """Once the CTI is connected, put the demo agent into its queues (ready)."""
+    from core.models import User
+    from cti.service import CtiService
+
+    username, _, queues = DEMO_AGENT
+    async with services.db.session() as s:
+        user_id = (await s.execute(select(User.id).where(User.username == username))).scalar()
+    if user_id is None:
+        log.warning("demo agent %s not found; nobody answers the demo calls", username)
+        return False
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        cti = services.extra.get("cti")
+        if isinstance(cti, CtiService):
+            try:  # the service is published just before its AMI client starts
+                await cti.client.wait_ready(1.0)
+            except (AssertionError, TimeoutError):
+                await asyncio.sleep(0.2)
+                continue
+            try:
+                await cti.login(user_id, queues)
+            except Exception:
+                log.exception("demo agent %s not logged in", username)
+                return False
+            log.info("demo agent %s logged into %s", username, ", ".join(queues))
+            return True
+        await asyncio.sleep(0.2)
+    log.warning("the CTI did not come up; demo agent %s not logged in", username)
+    return False
 
 
 async def run_cti(services: Services) -> None:
@@ -52,7 +92,8 @@ async def run_demo_telephony(services: Services) -> None:
     sim_task = asyncio.create_task(run_pbxsim(
         s.ami_host, s.ami_port, s.agi_host, s.agi_port, users={s.ami_user: s.ami_secret},
         on_ready=ready.set_result,
-        auto_answer={ext: DEMO_AUTO_ANSWER_SECONDS for ext in AGENT_PHONES}))
+        auto_answer={ext: DEMO_AUTO_ANSWER_SECONDS for ext in AGENT_PHONES
+                     if ext == DEMO_AGENT[1]}))
     try:
         sim = await asyncio.wait_for(asyncio.shield(ready), 10)
         services.extra["pbxsim"] = sim
@@ -61,9 +102,11 @@ async def run_demo_telephony(services: Services) -> None:
         traffic = TrafficGenerator(sim.engine, TrafficProfile(
             rate_per_minute=DEMO_CALLS_PER_MINUTE, numbers=numbers), seed=1)
         traffic.start()
+        agent = asyncio.create_task(log_in_demo_agent(services), name="demo-agent-login")
         try:
             await run(services, plan=DEMO_PHONES)
         finally:
+            agent.cancel()
             traffic.stop()
     finally:
         sim_task.cancel()

@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "alarms.models",
     "cti.models",
     "ivr.models",
+    "agent_web.models",
 ]
 
 

@@ -20,6 +20,7 @@ SETTINGS_CLASSES = [
     ("alarms.config", "AlarmSettings"),
     ("cti.config", "CtiSettings"),
     ("ivr.config", "IvrSettings"),
+    ("agent_web.console_settings", "ConsoleSettings"),
 ]
 
 

@@ -393,17 +393,247 @@ function initConsole() {
 
   live.on((topic, data) => {
     if (topic === "screenpop" || topic.startsWith("screenpop.")) renderPop(data);
-    if (topic.startsWith("agent.") && data.state) {
-      const el = $("#agent-state");
-      el.dataset.state = data.state;
-      el.textContent = t(`state.${data.state}`) === `state.${data.state}` ? data.state : t(`state.${data.state}`);
+  });
+  initPhone();
+}
+
+// ---- softphone and agent state ---------------------------------------------------------------
+// The state shown is Asterisk's (or pbxsim's): the CTI's live view through /api/console/phone and
+// its `agent.state` events. Nothing here keeps a state of its own that could drift; a local call
+// line only bridges the second between a screen pop and the next agent.state.
+
+const isMine = (data) => Number(data.user_id) === Number(me.id)
+  || (me.extension && String(data.extension ?? "") === String(me.extension));
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const el = document.createElement("script");
+    el.src = src; el.onload = resolve; el.onerror = reject;
+    document.head.append(el);
+  });
+}
+
+function initPhone() {
+  const panel = $("#phone");
+  if (!panel) return;
+  const ph = { mode: "", cti: false, agent: { state: "unknown" }, sinceMs: Date.now(), queues: [],
+    defaults: [], codes: [], wrapup: 5, call: null, muted: false, sip: null, registered: false };
+  let session = null;  // the JsSIP session (WebRTC mode)
+  let boxesFor = "";
+  const btn = (a) => panel.querySelector(`[data-action="${a}"]`);
+  const stateText = (s) => (t(`state.${s}`) === `state.${s}` ? s : t(`state.${s}`));
+  const codeLabel = (code) => ph.codes.find((c) => c.code === code)?.label ?? code;
+  const notice = (text) => { const el = $("#phone-notice"); el.hidden = !text; el.textContent = text || ""; };
+
+  function setAgent(row, fromSnapshot = false) {
+    const before = ph.agent.state;
+    ph.agent = { ...ph.agent, ...row };
+    if (row.since !== undefined && row.since !== null) ph.sinceMs = timeOf(row.since, Date.now());
+    else if (row.state !== before) ph.sinceMs = Date.now();
+    const live = row.call || null;
+    if (row.state === "in_call") {
+      ph.call = { ...(ph.call || { since: Date.now() }), state: "connected" };
+      if (live) Object.assign(ph.call, { number: ph.call.number || live.number, name: ph.call.name || live.name });
+    } else if (row.state === "ringing") {
+      ph.call = { since: Date.now(), ...(ph.call || {}), state: ph.call?.state === "connected" ? "connected" : "ringing" };
+      if (live) Object.assign(ph.call, { number: ph.call.number || live.number, name: ph.call.name || live.name });
+    } else if (fromSnapshot) {
+      // the CTI's view of the phone's channels decides whether a call is still there
+      ph.call = live ? { since: Date.now(), ...(ph.call || {}), number: ph.call?.number || live.number,
+        name: ph.call?.name || live.name, state: live.state } : (session ? ph.call : null);
+    } else if (ph.call && !session) {
+      refresh();  // a state change without a call: ask the CTI (the pop may be ahead of it)
     }
-    if (topic.startsWith("call.")) {
-      const party = data.caller_id ?? data.callerid ?? data.number ?? data.remote ?? "";
-      $("#call-line").textContent = topic === "call.ended" || topic === "call.hangup"
-        ? t("phone.idle") : `${party} · ${data.state ?? topic.slice(5)}`;
+    render();
+  }
+
+  async function refresh() {
+    const r = await api("/api/console/phone");
+    if (!r.ok) { ph.cti = false; render(); return; }
+    const d = r.data;
+    Object.assign(ph, { mode: d.mode, cti: d.cti, queues: d.queues, defaults: d.default_queues,
+      codes: d.pause_codes, wrapup: Number(d.wrapup_seconds) || 0, sip: d.sip });
+    setAgent(d.agent, true);
+    if (ph.mode === "webrtc" && ph.sip && !startWebrtc.started) startWebrtc();
+  }
+
+  async function act(path, body, okText) {
+    const r = await api(path, { method: "POST", body: body ?? {} });
+    if (!r.ok) toast(errorText(r), true);
+    else if (okText) toast(okText);
+    await refresh();
+    return r;
+  }
+
+  function renderQueues() {
+    const key = `${ph.queues.join(",")}|${ph.agent.state === "logged_out"}|${(ph.agent.queues || []).join(",")}`;
+    if (key === boxesFor) return;
+    boxesFor = key;
+    const inQueues = new Set(ph.agent.queues || []);
+    const ticked = ph.agent.state === "logged_out" ? new Set(ph.defaults) : inQueues;
+    $("#queue-boxes").innerHTML = ph.queues.map((q) => `<label><input type="checkbox" name="queue" value="${esc(q)}"
+      ${ticked.has(q) ? "checked" : ""}> ${esc(q)}${inQueues.has(q) ? " ✓" : ""}</label>`).join("") || `<span class="muted">${esc(t("common.none"))}</span>`;
+    const sel = $("#pause-reason");
+    const was = sel.value;
+    sel.innerHTML = ph.codes.map((c) => `<option value="${esc(c.code)}">${esc(c.label)}</option>`).join("");
+    if (was) sel.value = was;
+  }
+
+  function render() {
+    const a = ph.agent;
+    const state = a.state || "unknown";
+    panel.dataset.mode = ph.mode;
+    $("#phone-mode").textContent = ph.mode ? t(`phone.mode.${ph.mode}`) : "";
+    const st = $("#agent-state");
+    st.dataset.state = state;
+    st.textContent = stateText(state);
+    $("#agent-reason").textContent = state === "paused" && a.reason ? codeLabel(a.reason) : "";
+    renderQueues();
+    const call = ph.call;
+    const line = $("#call-line");
+    line.dataset.state = call ? call.state : "idle";
+    panel.dataset.call = call ? call.state : "idle";
+    $("#call-what").textContent = !call ? t("phone.idle") : call.state === "ringing" ? t("phone.incoming")
+      : call.state === "dialing" ? t("phone.dialing") : t("phone.connected");
+    $("#call-party").textContent = call ? [call.number, call.name].filter(Boolean).join(" · ") : "";
+    const cti = ph.cti && Boolean(me.extension);
+    const inQueues = state !== "logged_out" && state !== "unknown";
+    const connected = call?.state === "connected";
+    const set = (el, on) => { if (el) el.disabled = !on; };
+    set(btn("join"), cti);
+    btn("join").classList.toggle("go", !inQueues);  // prominent only while it is the next step
+    set(btn("leave"), cti && inQueues);
+    set(btn("ready"), cti && state === "paused");
+    set($("#pause-reason"), cti && inQueues);
+    set(btn("pause"), cti && inQueues && state !== "paused" && ph.codes.length > 0);
+    const canAnswer = call?.state === "ringing" && (ph.mode === "pbxsim" || (ph.mode === "webrtc" && session));
+    set(btn("answer"), canAnswer);
+    set(btn("hangup"), Boolean(call));
+    set(btn("hold"), cti && connected);
+    set(btn("mute"), connected && ph.mode === "webrtc" && Boolean(session));
+    btn("mute").textContent = ph.muted ? t("phone.unmute") : t("phone.mute");
+    btn("mute").title = ph.mode === "webrtc" ? "" : t("phone.mute_desk");
+    for (const el of panel.querySelectorAll("#transfer-form input, #transfer-form button, [data-dtmf]")) set(el, cti && connected);
+    for (const el of panel.querySelectorAll("#dial-form input, #dial-form button")) set(el, cti && !call);
+    for (const el of panel.querySelectorAll("[data-needs-cti]")) set(el, cti);
+    if (!ph.cti) notice(t("phone.no_cti"));
+    else if (!me.extension) notice(t("phone.no_extension"));
+    else if (state === "logged_out") notice(t("phone.join_first"));
+    else if (ph.mode === "webrtc" && !ph.registered) notice(t("phone.unregistered"));
+    else notice("");
+    tick();
+  }
+
+  function tick() {
+    const a = ph.agent;
+    const since = (Date.now() - ph.sinceMs) / 1000;
+    let text = "";
+    if (a.state === "wrapup" && ph.wrapup > 0) text = `${t("phone.wrapup_left")} ${Math.max(0, Math.ceil(ph.wrapup - since))} s`;
+    else if (a.state && a.state !== "logged_out" && a.state !== "unknown") text = duration(since);
+    $("#agent-since").textContent = text;
+    $("#call-time").textContent = ph.call?.since ? duration((Date.now() - ph.call.since) / 1000) : "";
+  }
+  setInterval(tick, 1000);
+
+  // -- WebRTC: JsSIP registered over WSS with the user's own SIP credentials
+  async function startWebrtc() {
+    startWebrtc.started = true;
+    try {
+      if (!window.JsSIP) await loadScript("/static/vendor/jssip.min.js");
+      const JsSIP = window.JsSIP;
+      const ua = new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface(ph.sip.ws_url)], uri: ph.sip.uri,
+        password: ph.sip.password, authorization_user: ph.sip.authorization_user,
+        display_name: ph.sip.display_name, register: true, session_timers: false });
+      ua.on("registered", () => { ph.registered = true; render(); });
+      ua.on("unregistered", () => { ph.registered = false; render(); });
+      ua.on("registrationFailed", () => { ph.registered = false; render(); });
+      ua.on("newRTCSession", ({ session: s, originator, request }) => {
+        if (originator !== "remote") return;
+        session = s;
+        ph.call = { state: "ringing", since: Date.now(), number: ph.call?.number || request.from?.uri?.user,
+          name: ph.call?.name || request.from?.display_name };
+        s.on("confirmed", () => { ph.call = { ...(ph.call || {}), state: "connected", since: Date.now() }; render(); });
+        s.on("peerconnection", ({ peerconnection }) => {
+          peerconnection.addEventListener("track", (ev) => { $("#remote-audio").srcObject = ev.streams[0]; });
+        });
+        const gone = () => { if (session === s) { session = null; ph.call = null; ph.muted = false; refresh(); } };
+        s.on("ended", gone); s.on("failed", gone);
+        render();
+      });
+      window.vigilPhone = ua;
+      ua.start();
+    } catch (err) {
+      console.error(err);
+      notice(t("phone.unregistered"));
+    }
+  }
+
+  // -- the controls
+  $("#queue-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const queues = [...ev.target.querySelectorAll('input[name="queue"]:checked')].map((x) => x.value);
+    boxesFor = "";
+    act("/api/cti/login", { queues: queues.length ? queues : null });
+  });
+  panel.addEventListener("click", async (ev) => {
+    const b = ev.target.closest("button[data-action]");
+    if (!b || b.type === "submit") return;
+    const a = b.dataset.action;
+    if (a === "leave") { boxesFor = ""; act("/api/cti/logout"); }
+    else if (a === "ready") act("/api/cti/unpause");
+    else if (a === "pause") act("/api/cti/pause", { reason: $("#pause-reason").value || null });
+    else if (a === "answer") {
+      if (session) session.answer({ mediaConstraints: { audio: true, video: false } });
+      else act("/api/console/phone/answer");
+    } else if (a === "hangup") {
+      if (session) session.terminate();
+      else act("/api/console/phone/hangup");
+    } else if (a === "hold") {
+      const r = await act("/api/cti/park");
+      if (r.ok) ph.call = null;
+    } else if (a === "mute" && session) {
+      if (ph.muted) session.unmute({ audio: true }); else session.mute({ audio: true });
+      ph.muted = !ph.muted;
+      render();
     }
   });
+  $("#retrieve-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    act("/api/cti/retrieve", { space: String(new FormData(ev.target).get("space") || "") });
+  });
+  $("#transfer-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const exten = String(new FormData(ev.target).get("exten") || "").trim();
+    if (exten) act("/api/cti/transfer", { exten, attended: ev.submitter?.value === "attended" }, `${t("phone.transfer")} → ${exten}`);
+  });
+  $("#dial-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const number = String(new FormData(ev.target).get("number") || "").trim();
+    if (number) dialNumber(number);
+  });
+  panel.addEventListener("click", (ev) => {
+    const k = ev.target.closest("button[data-dtmf]");
+    if (!k) return;
+    if (session) session.sendDTMF(k.dataset.dtmf);
+    else api("/api/cti/dtmf", { method: "POST", body: { digits: k.dataset.dtmf } }).then((r) => { if (!r.ok) toast(errorText(r), true); });
+  });
+
+  live.snapshot(refresh);
+  live.on((topic, data) => {
+    if (!isMine(data)) return;
+    if (topic === "agent.state") setAgent(data);
+    else if (topic === "screenpop" && !(ph.call?.state === "connected")) {
+      ph.call = { since: Date.now(), number: data.caller_number ?? data.caller_id, name: data.account?.name ?? data.caller_name,
+        state: data.direction === "outbound" ? "dialing" : "ringing" };
+      render();
+    } else if (topic === "call.ended" && !session) { ph.call = null; render(); refresh(); }
+  });
+  window.vigil = { ...(window.vigil || {}), phone: ph };
+}
+
+async function dialNumber(number) {
+  const r = await api("/api/cti/dial", { method: "POST", body: { number } });
+  toast(r.ok ? `${t("phone.dialing")} ${number}` : `${t("phone.dial_failed")}: ${errorText(r)}`, !r.ok);
 }
 
 // The screen-pop card: the quick card from `screenpop`, crm's summary from `screenpop.detail`
@@ -602,8 +832,7 @@ document.addEventListener("click", async (ev) => {
   const link = ev.target.closest("a[data-dial]");
   if (!link) return;
   ev.preventDefault();
-  const r = await api("/api/cti/dial", { method: "POST", body: { number: link.dataset.dial } });
-  toast(r.ok ? `${t("phone.dialing")} ${link.dataset.dial}` : `${t("phone.dial_failed")}: ${errorText(r)}`, !r.ok);
+  dialNumber(link.dataset.dial);
 });
 
 function toast(text, bad = false) {
@@ -896,44 +1125,125 @@ function initWallboard() {
   renderAlarms();
 }
 
-// ---- agent grid -------------------------------------------------------------------------------
+// ---- agent grid (supervisor): Asterisk's agent state, the call or incident, and actions --------
 
 function initAgents() {
   const agents = new Map();
+  let cti = true;
   const render = () => {
-    const list = [...agents.values()].sort((a, b) => String(a.name).localeCompare(String(b.name)));
-    $("#agents-empty").hidden = list.length > 0;
+    const list = [...agents.values()].filter((a) => a.state !== "logged_out")
+      .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    const empty = $("#agents-empty");
+    empty.hidden = list.length > 0;
+    empty.textContent = cti ? t("agents.empty") : t("agents.no_cti");
     $("#agent-grid").hidden = list.length === 0;
     const now = Date.now();
+    const taken = new Map(incidents.sorted().filter((i) => i.takenById !== null).map((i) => [String(i.takenById), i]));
     $("#agent-rows").innerHTML = list.map((a) => {
-      const since = timeOf(a.since ?? a.state_since, NaN);
-      return `<tr data-state="${esc(a.state)}"><td>${esc(a.name)}</td><td>${esc(a.extension)}</td>
-        <td><span class="state state-${esc(a.state)}">${esc(t(`state.${a.state}`))}</span>${a.reason ? ` · ${esc(a.reason)}` : ""}</td>
-        <td>${duration((now - since) / 1000)}</td><td>${esc(a.call ?? a.incident ?? "")}</td></tr>`;
+      const since = timeOf(a.since, NaN);
+      const inc = a.user_id !== null && a.user_id !== undefined ? taken.get(String(a.user_id)) : null;
+      const call = a.call ? `<span class="mono">${esc(a.call.number ?? "")}</span> ${esc(a.call.name ?? "")}` : "";
+      const incident = inc ? `<a href="/incidents/${esc(inc.id)}">#${esc(inc.id)} ${esc(named("class", inc.cls))}</a>` : "";
+      const uid = a.user_id ?? "";
+      const can = uid !== "" && uid !== null;
+      const onCall = a.state === "in_call";
+      return `<tr data-state="${esc(a.state)}" data-user="${esc(uid)}" data-ext="${esc(a.extension)}"><td>${esc(a.name)}</td><td>${esc(a.extension)}</td>
+        <td><span class="state state-${esc(a.state)}">${esc(t(`state.${a.state}`))}</span>${a.reason ? ` · <span class="reason">${esc(a.reasonLabel ?? a.reason)}</span>` : ""}</td>
+        <td class="mono" data-since="${since}">${duration((now - since) / 1000)}</td>
+        <td>${[call, incident].filter(Boolean).join("<br>") || `<span class="muted">–</span>`}</td>
+        <td class="muted">${esc((a.queues || []).join(", "))}</td>
+        <td><div class="agent-actions">
+          ${["listen", "whisper", "barge"].map((m) => `<button type="button" data-spy="${m}" ${can && onCall ? "" : "disabled"}>${esc(t(`agents.${m}`))}</button>`).join("")}
+          ${a.state === "paused" ? `<button type="button" data-force="unpause" ${can ? "" : "disabled"}>${esc(t("agents.force_ready"))}</button>`
+            : `<button type="button" data-force="pause" ${can ? "" : "disabled"}>${esc(t("agents.force_pause"))}</button>`}
+          <button type="button" class="stop" data-force="logout" ${can ? "" : "disabled"}>${esc(t("agents.force_logout"))}</button>
+        </div></td></tr>`;
     }).join("");
   };
-  const norm = (a) => ({ name: a.display_name ?? a.name ?? a.username ?? a.agent ?? a.member,
+  const codes = new Map();
+  const norm = (a) => ({ ...a, name: a.name ?? a.display_name ?? a.username ?? a.agent ?? a.member,
     extension: a.extension ?? a.interface ?? "", state: a.state ?? "unknown", reason: a.reason ?? a.pause_reason,
-    since: a.since ?? a.state_since, call: a.call ?? a.caller_id, incident: a.incident });
-  live.snapshot(async () => {
-    const r = await api("/api/cti/agents");
+    reasonLabel: codes.get(a.reason ?? a.pause_reason) });
+  const key = (a) => String(a.interface ?? a.extension ?? a.name);
+  const load = async () => {
+    const [r, c] = await Promise.all([api("/api/console/agents"), api("/api/console/pause-codes")]);
+    if (c.ok) for (const p of itemsOf(c.data)) codes.set(p.code, p.label);
     agents.clear();
-    if (r.ok) for (const a of itemsOf(r.data)) { const n = norm(a); agents.set(String(n.name), n); }
+    cti = r.ok;
+    if (r.ok) for (const a of itemsOf(r.data)) agents.set(key(a), norm(a));
     render();
-  });
+  };
+  live.snapshot(load);
   live.on((topic, data) => {
-    if (topic.startsWith("agent.")) {
-      const n = norm(data);
-      if (n.name !== undefined) { agents.set(String(n.name), { ...(agents.get(String(n.name)) || {}), ...n }); render(); }
-    }
+    if (topic === "agent.state") {
+      const k = key(data);
+      const old = agents.get(k) || {};
+      agents.set(k, norm({ ...old, ...data, call: data.state === "in_call" || data.state === "ringing" ? old.call : null }));
+      render();
+      if ((data.state === "in_call" || data.state === "ringing") && !old.call) load();  // who the call is with
+    } else if (topic === "call.ended") load();
   });
-  setInterval(render, 1000);
+  incidents.onChange(render);
+  $("#agent-rows").addEventListener("click", async (ev) => {
+    const b = ev.target.closest("button[data-spy], button[data-force]");
+    if (!b) return;
+    const tr = b.closest("tr");
+    const uid = Number(tr.dataset.user);
+    if (b.dataset.spy) {
+      const r = await api("/api/cti/spy", { method: "POST", body: { agent_user_id: uid, mode: b.dataset.spy } });
+      toast(r.ok ? `${t("agents.spy_ringing")} ${t(`agents.${b.dataset.spy}`)}` : errorText(r), !r.ok);
+      return;
+    }
+    const what = b.dataset.force;
+    if (what === "logout" && !confirm(t("agents.confirm_logout"))) return;
+    const r = await api(`/api/console/agents/${uid}/${what}`, { method: "POST", body: what === "pause" ? { reason: "supervisor" } : {} });
+    if (!r.ok) toast(errorText(r), true);
+    load();
+  });
+  setInterval(() => {
+    const now = Date.now();
+    for (const cell of document.querySelectorAll("#agent-rows td[data-since]")) {
+      cell.textContent = duration((now - Number(cell.dataset.since)) / 1000);
+    }
+  }, 1000);
   render();
+  initPauseCodes();
+}
+
+// ---- pause codes (supervisors and admins edit the list agents choose from) ------------------
+
+function initPauseCodes() {
+  const box = $("#pause-codes");
+  if (!box) return;
+  const body = box.querySelector("tbody");
+  const load = async () => {
+    const r = await api("/api/console/pause-codes");
+    body.innerHTML = r.ok ? itemsOf(r.data).map((p) => `<tr><td class="mono">${esc(p.code)}</td><td>${esc(p.label)}</td>
+      <td><button type="button" class="ghost" data-code="${esc(p.code)}">${esc(t("pc.remove"))}</button></td></tr>`).join("")
+      : `<tr><td colspan="3">${esc(t("common.unavailable"))}</td></tr>`;
+  };
+  box.querySelector("form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(ev.target);
+    const code = String(f.get("code") || "").trim();
+    const r = await api(`/api/console/pause-codes/${encodeURIComponent(code)}`, { method: "PUT", body: { code, label: String(f.get("label") || "").trim() } });
+    if (!r.ok) toast(errorText(r), true); else ev.target.reset();
+    load();
+  });
+  body.addEventListener("click", async (ev) => {
+    const b = ev.target.closest("button[data-code]");
+    if (!b) return;
+    const r = await api(`/api/console/pause-codes/${encodeURIComponent(b.dataset.code)}`, { method: "DELETE" });
+    if (!r.ok) toast(errorText(r), true);
+    load();
+  });
+  load();
 }
 
 // ---- admin ------------------------------------------------------------------------------------
 
 async function initAdmin() {
+  initPauseCodes();
   const r = await api("/api/users");
   $("#user-rows").innerHTML = r.ok ? itemsOf(r.data).map((u) => `<tr><td>${esc(u.username)}</td>
     <td>${esc(u.display_name)}</td><td>${esc(t(`role.${u.role}`))}</td><td>${esc(u.language)}</td>
@@ -1055,4 +1365,4 @@ if (PAGE === "admin" || PAGE === "wallboard") initSwitches();
 live.setState("connecting");
 live.watchdog();
 live.connect();
-window.vigil = { live, incidents };
+window.vigil = { ...(window.vigil || {}), live, incidents };

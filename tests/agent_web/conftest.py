@@ -40,9 +40,13 @@ class LiveServer:
     """The whole app on 127.0.0.1:<port>; ``stop()`` makes it go away, ``start()`` brings it
     back on the same port (as a restarted node would be)."""
 
-    def __init__(self, db_path: Path, heartbeat: float = 15.0, alarms: bool = False) -> None:
+    def __init__(self, db_path: Path, heartbeat: float = 15.0, alarms: bool = False,
+                 telephony: bool = False) -> None:
         self.db_url = f"sqlite+aiosqlite:///{db_path}"
         self.alarms = alarms
+        self.telephony = telephony
+        self.sim: Any = None
+        self.cti: Any = None
         self.heartbeat = heartbeat
         self.port = 0
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -94,6 +98,8 @@ class LiveServer:
                                  AlarmSettings(_env_file=None))  # type: ignore[call-arg]
             self.services.extra["alarms.engine"] = engine
             await engine.start(tick=False)
+        if self.telephony:
+            await self._start_telephony()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
@@ -112,9 +118,49 @@ class LiveServer:
         finally:
             if engine is not None:
                 await engine.stop()
+            if self.cti is not None:
+                await self.cti.stop()
+            if self.sim is not None:
+                await self.sim.close()
             await self.app.state.hub.stop()
             await self.services.close()
             sock.close()
+
+    async def _start_telephony(self) -> None:
+        """pbxsim (real time, AMI on an ephemeral port, no traffic) and the CTI against it, as
+        ``vigil demo`` runs them; the agents' phones ring until the console answers."""
+        from agent_web.console_settings import ConsoleSettings
+        from cti.ami_client import AmiSettings
+        from cti.config import CtiSettings
+        from cti.runtime import DEMO_PHONES, CtiRuntime
+        from pbxsim.demo import PbxSim
+
+        assert self.services is not None
+        self.services.extra["console_settings"] = ConsoleSettings(_env_file=None)  # type: ignore[call-arg]
+        self.sim = PbxSim()
+        port = await self.sim.start("127.0.0.1", 0)
+        self.services.extra["pbxsim"] = self.sim
+        self.cti = CtiRuntime(self.services, plan=DEMO_PHONES,
+                              ami=AmiSettings(port=port, username="vigil", secret="vigil"),
+                              live_interval=0.2,
+                              cti=CtiSettings(screenpop_detail="inline",  # type: ignore[call-arg]
+                                              _env_file=None))
+        await self.cti.start()
+        await self.cti.client.wait_ready(5)
+
+    def place_call(self, number: str, line: str = "4000", talk: int = 60) -> None:
+        """A caller rings a queue line (4000 support, 4001 emergency) and stays ``talk`` s."""
+        assert self.cti is not None
+        self.call(self.cti.service.commands.originate({
+            "Action": "Originate", "Channel": "Local/talk@callers", "Context": "from-pstn",
+            "Exten": line, "Priority": 1, "CallerID": f'"Caller" <{number}>', "Async": "true",
+            "Variable": [f"CALLTIME={talk}"]}))
+
+    def ringing(self) -> list[str]:
+        """Extensions whose pbxsim phone is ringing now."""
+        async def read() -> list[str]:
+            return [r.exten for r in self.sim.engine.phones.ringing()]
+        return list(self.call(read()))
 
     def call(self, coro: Any, timeout: float = 10) -> Any:
         """Run a coroutine in the server's loop and return its result."""
@@ -178,6 +224,37 @@ def alarm_server(tmp_path: Path, console_template: Path) -> Iterator[LiveServer]
     db = tmp_path / "alarms.db"
     shutil.copy(console_template, db)
     server = LiveServer(db, alarms=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def telephony_template(tmp_path_factory: pytest.TempPathFactory, console_template: Path) -> Path:
+    """The console template plus a few generated subscribers (whose phones call in)."""
+    from core.db import Database
+    from crm.seed import seed
+
+    path = tmp_path_factory.mktemp("telephony") / "telephony.db"
+    shutil.copy(console_template, path)
+
+    async def add() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        try:
+            await seed(db, accounts=3, users=False)
+        finally:
+            await db.dispose()
+
+    asyncio.run(add())
+    return path
+
+
+@pytest.fixture
+def telephony_server(tmp_path: Path, telephony_template: Path) -> Iterator[LiveServer]:
+    """The live server with pbxsim and the CTI running against it (no demo traffic: the test
+    places its calls)."""
+    db = tmp_path / "telephony.db"
+    shutil.copy(telephony_template, db)
+    server = LiveServer(db, telephony=True).start()
     yield server
     server.stop()
 

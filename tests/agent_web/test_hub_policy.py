@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from agent_web.hub import Hub
-from agent_web.ws_policy import Viewer, concerns, may_see
+from agent_web.ws_policy import Viewer, concerns, may_see, opt_ins
 from core.bus import Bus, Event
 
 AGENT = Viewer(user_id=11, username="agent1", role="agent", extension="1001")
@@ -50,9 +50,12 @@ def test_catch_up_replays_only_what_the_viewer_may_see_and_missed() -> None:
     hub = Hub(Bus(), ring_size=10)
     for topic in ("incident.opened", "queue.stats", "incident.taken", "signal.received"):
         hub.dispatch(Event(topic, {"id": 1}))
-    frames = hub.missed(AGENT, hub.epoch, 1)
+    frames = hub.missed(AGENT, hub.epoch, 1, frozenset({"signal.received"}))
     assert frames is not None
     assert [json.loads(f)["topic"] for f in frames] == ["incident.taken", "signal.received"]
+    # without the opt-in, raw signals are not replayed either
+    plain = hub.missed(AGENT, hub.epoch, 1)
+    assert plain is not None and [json.loads(f)["topic"] for f in plain] == ["incident.taken"]
     assert hub.missed(AGENT, hub.epoch, hub.seq) == []
     assert hub.missed(AGENT, "another-epoch", 1) is None  # the server restarted
     assert hub.missed(AGENT, hub.epoch, hub.seq + 5) is None  # a position we never gave out
@@ -107,3 +110,16 @@ async def test_hub_follows_the_bus_and_marks_gaps_when_the_bus_drops() -> None:
     assert frames[-1]["topic"] == "incident.closed"
     await hub.stop()
     await bus.close()
+
+
+def test_raw_signals_reach_only_the_connections_that_opted_in() -> None:
+    hub = Hub(Bus())
+    plain = hub.open(AGENT, None, None)
+    wants = hub.open(AGENT, None, None, opt_ins("signal.received,bogus.topic"))
+    assert wants.opted == frozenset({"signal.received"})
+    _frames(plain.queue)  # the hellos
+    _frames(wants.queue)
+    hub.dispatch(Event("signal.received", {"account": "1234"}))
+    hub.dispatch(Event("incident.opened", {"id": 1}))
+    assert [f["topic"] for f in _frames(plain.queue)] == ["incident.opened"]
+    assert [f["topic"] for f in _frames(wants.queue)] == ["signal.received", "incident.opened"]
