@@ -11,7 +11,7 @@ from typing import Any
 
 from core.services import Services
 from ivr.ports import QueueSnapshot
-from vigil.roles import tag
+from vigil.roles import ANY, tag
 from vigil.runtime import Part
 
 DEFAULT_HANDLE_SECONDS = 180.0
@@ -64,6 +64,8 @@ async def run_alarms(services: Services) -> None:
 
 
 def ivr_and_alarm_parts() -> list[Part]:
-    # The IVR answers Asterisk's FastAGI, so it runs with the CTI; the engine handles signals
-    # received on its own node, so it runs with the receivers (its timers take their own lease).
-    return [tag(run_ivr, "cti"), tag(run_alarms, "receivers")]
+    # The IVR answers Asterisk's FastAGI, so it runs with the CTI. The engine handles the events
+    # published on its own node: signals (receivers) and verification results (the CTI and the
+    # IVR publish them), so it runs on every node, whatever its role; its timers take their own
+    # lease.
+    return [tag(run_ivr, "cti"), tag(run_alarms, ANY)]

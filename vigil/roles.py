@@ -22,9 +22,11 @@ import contextlib
 import logging
 import signal
 import uuid
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
+
+import uvicorn
 
 from core.bus_pg import PostgresBusBackend, choose_backend
 from core.lease import LeaseKeeper, LeaseStore
@@ -173,13 +175,13 @@ async def serve(settings: Settings, role: str, parts: Iterable[Part]) -> None:
         start(keeper.run(_together(services, specs)), f"lease:{name}")
 
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
         if runs_web(role):
             await _web(services, stop)
         else:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
             await stop.wait()
     finally:
         for task in tasks:
@@ -200,15 +202,33 @@ def _together(services: Services, specs: list[PartSpec]) -> Callable[[], Corouti
     return job
 
 
-async def _web(services: Services, stop: asyncio.Event) -> None:
-    import uvicorn
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: after a graceful shutdown it raises the signal it
+    caught again, which kills the process before the node has released its leases (a standby
+    would then wait the whole ttl) and makes a clean stop exit with -15. ``serve`` handles
+    SIGINT/SIGTERM for every role instead."""
 
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _web(services: Services, stop: asyncio.Event) -> None:
     from agent_web.app import create_app
 
     settings = services.settings
-    server = uvicorn.Server(uvicorn.Config(create_app(services), host=settings.http_host,
-                                           port=settings.http_port, log_level="info",
-                                           lifespan="off"))
+    server = _Server(uvicorn.Config(create_app(services), host=settings.http_host,
+                                    port=settings.http_port, log_level="info", lifespan="off",
+                                    ws_per_message_deflate=False))
+
+    async def stopper() -> None:
+        await stop.wait()
+        server.should_exit = True
+
+    watch = asyncio.create_task(stopper(), name="web-stop")
     log.info("console on http://%s:%d", settings.http_host, settings.http_port)
-    await server.serve()
-    stop.set()
+    try:
+        await server.serve()
+    finally:
+        watch.cancel()
+        stop.set()

@@ -203,6 +203,9 @@ def test_queues(generated: Path) -> None:
         assert q is not None
         assert q.get("strategy") and q.get("wrapuptime") and q.get("joinempty") == "yes"
         assert not q.get_all("member"), "members are added by Vigil at login"
+        # app_queue takes the *first* strategy line, template lines included: one per queue
+        assert len(q.get_all("strategy")) == 1, name
+    assert queues.section(refs.QUEUE_EMERGENCY).get("strategy") == "ringall"  # type: ignore[union-attr]
     weights = {name: int(queues.section(name).get("weight") or 0)  # type: ignore[union-attr]
                for name in refs.QUEUES}
     assert weights[refs.QUEUE_EMERGENCY] == max(weights.values())
@@ -244,6 +247,38 @@ def test_pjsip_endpoints(generated: Path, dialplan: Dialplan) -> None:
     assert trunk_auth is not None and trunk_auth.get("password") == "trunk;password-0123"
     udp = pjsip.section("transport-udp", "transport")
     assert udp is not None and udp.get("external_media_address") == "203.0.113.7"
+
+
+# Options of each pjsip object type that asterisk-config uses, each one accepted by Asterisk 22
+# (built from source and run with these files). An unknown option makes res_pjsip drop the whole
+# object at load ("Could not find option suitable ..."), as ``from_domain_is_host`` once did to
+# the trunk endpoint. A new option goes here after it has been checked against Asterisk.
+PJSIP_OPTIONS = {
+    "global": {"type", "user_agent", "endpoint_identifier_order", "max_forwards"},
+    "transport": {"type", "protocol", "bind", "local_net", "external_media_address",
+                  "external_signaling_address"},
+    "endpoint": {"type", "allow", "allow_subscribe", "aors", "auth", "callerid", "context",
+                 "device_state_busy_at", "direct_media", "disallow", "dtls_auto_generate_cert",
+                 "dtmf_mode", "force_rport", "ice_support", "media_encryption", "outbound_auth",
+                 "rewrite_contact", "rtp_symmetric", "send_pai", "transport", "trust_id_inbound",
+                 "trust_id_outbound", "use_avpf", "webrtc"},
+    "aor": {"type", "contact", "max_contacts", "qualify_frequency", "remove_existing",
+            "remove_unavailable"},
+    "auth": {"type", "auth_type", "password", "username"},
+    "identify": {"type", "endpoint", "match"},
+    "registration": {"type", "client_uri", "endpoint", "expiration", "forbidden_retry_interval",
+                     "line", "outbound_auth", "retry_interval", "server_uri", "transport"},
+}
+
+
+def test_pjsip_uses_only_options_asterisk_accepts(generated: Path) -> None:
+    pjsip = load("pjsip.conf", generated)
+    for section in pjsip.sections:
+        if section.template:
+            continue
+        kind = section.get("type") or ""
+        unknown = {e.key for e in section.entries} - PJSIP_OPTIONS.get(kind, set())
+        assert not unknown, (section.name, kind, unknown)
 
 
 def test_manager_least_privilege_and_filters(generated: Path) -> None:

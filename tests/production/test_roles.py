@@ -62,3 +62,21 @@ def test_serve_command_takes_a_role() -> None:
     assert build_parser().parse_args(["serve"]).role == "all"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--role", "pbx"])
+
+
+def test_the_real_parts_run_where_the_cluster_needs_them() -> None:
+    """``vigil serve``'s parts: the AMI connection once per Asterisk (the CTI lease), FastAGI on
+    every cti node, the receivers on receiver nodes, and the alarm engine on every node (it
+    handles the signals and verification results published on its own node)."""
+    from vigil.parts import collect
+
+    specs = {s.name: s for s in roles.select(collect(demo=False), "all")}
+    assert (specs["run_cti"].role, specs["run_cti"].lease) == ("cti", "cti")
+    assert (specs["run_ivr"].role, specs["run_ivr"].lease) == ("cti", None)
+    assert (specs["receivers"].role, specs["receivers"].lease) == ("receivers", None)
+    assert (specs["run_alarms"].role, specs["run_alarms"].lease) == (roles.ANY, None)
+    by_role = {role: sorted(s.name for s in roles.select(collect(demo=False), role))
+               for role in ("receivers", "cti", "web")}
+    assert by_role == {"receivers": ["receivers", "run_alarms"],
+                       "cti": ["run_alarms", "run_cti", "run_ivr"],
+                       "web": ["run_alarms"]}
