@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alarms import disaster, plans, workflow
@@ -180,6 +181,13 @@ async def _plan_steps(session: AsyncSession, kind: str, account_id: int) -> list
     return plans.resolve(rules, kind, kind_info(kind)[0], account_id, None)[1]
 
 
+async def open_operator_incident(session: AsyncSession, account_id: int) -> Incident | None:
+    """The account's open incident on the operator desk (there is at most one)."""
+    return (await session.execute(select(Incident).where(
+        Incident.account_key == f"id:{account_id}", Incident.desk == "operator",
+        Incident.status != "closed").order_by(Incident.id).limit(1))).scalars().first()
+
+
 async def raise_duress(session: AsyncSession, clock: Clock, actor: audit.Actor,
                        account_id: int, incident_id: int | None, note: str | None,
                        out: Outbox) -> Incident:
@@ -197,28 +205,33 @@ async def raise_duress(session: AsyncSession, clock: Clock, actor: audit.Actor,
         if cand is not None and cand.status != "closed" and cand.account_id == account_id:
             inc = cand
     if inc is None:
-        inc = (await session.execute(select(Incident).where(
-            Incident.account_key == f"id:{account_id}", Incident.desk == "operator",
-            Incident.status != "closed").order_by(Incident.id).limit(1))).scalars().first()
+        inc = await open_operator_incident(session, account_id)
     text = "duress code given" + (f": {note}" if note else "")
     if inc is None:
         event_class, prio, desk = kind_info("duress")
         number, name = await _account_ref(session, clock, account_id)
         steps = plans.add_step(plans.checklist(await _plan_steps(session, "duress", account_id)),
                                "notify_police", first=True)
-        inc = Incident(account_id=account_id, account_key=f"id:{account_id}",
+        new = Incident(account_id=account_id, account_key=f"id:{account_id}",
                        account_number=number, account_name=name, receiver="", desk=desk,
                        kind="duress", event_class=event_class, base_priority=prio,
                        priority=prio, escalation_level=0, status="new", zones={},
                        steps=steps, signal_count=0, first_signal_at=now, last_signal_at=now,
                        opened_at=now, cancelled_at_panel=False, duress=True, reopen_count=0)
-        session.add(inc)
-        await session.flush()
-        audit.record(session, actor, "duress", "incident", inc.id, None, audit.snapshot(inc),
-                     note=text, clock=clock)
-        out.add("incident.opened", {"change": "duress", "incident": incident_dict(inc),
-                                    "signal_ids": []})
-        return inc
+        try:
+            async with session.begin_nested():
+                session.add(new)
+                await session.flush()
+        except IntegrityError:  # the engine opened one for the account meanwhile: join it
+            inc = await open_operator_incident(session, account_id)
+            if inc is None:
+                raise
+        else:
+            audit.record(session, actor, "duress", "incident", new.id, None,
+                         audit.snapshot(new), note=text, clock=clock)
+            out.add("incident.opened", {"change": "duress", "incident": incident_dict(new),
+                                        "signal_ids": []})
+            return new
     before = audit.snapshot(inc)
     inc.duress = True
     inc.priority = 1

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import DateTime, Table, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,7 +31,6 @@ from alarms.incidents import (
     close_fields,
     incident_dict,
     record_call_result,
-    system_close,
 )
 from alarms.models import (
     AccountState,
@@ -108,9 +107,23 @@ _AUDIT = cast(Table, AuditEntry.__table__)
 WATCHED = ("status", "priority", "cancelled_at_panel", "duress", "hold_until", "kind")
 
 
-class NewIncident:
-    """An incident opened in this batch, before it has a row: a plain object with the
-    incident's columns (no ORM bookkeeping), written with one multi-row INSERT."""
+# What signals and the engine's own closes change on an incident that is already open; the
+# batch writes exactly these (one executemany UPDATE), never the operator's columns.
+SIGNAL_COLUMNS = ("kind", "base_priority", "priority", "status", "cancelled_at_panel", "duress",
+                  "hold_until", "zones", "signal_count", "last_signal_at", "disposition",
+                  "false_alarm_cause", "close_note", "closed_at")
+_UPDATE_OPEN = (
+    update(_INCIDENTS)
+    .where(_INCIDENTS.c.id == bindparam("b_id"), _INCIDENTS.c.version == bindparam("b_version"))
+    .values({name: bindparam(name) for name in SIGNAL_COLUMNS}
+            | {"version": bindparam("b_next")}))
+
+
+class IncidentRow:
+    """An incident as the engine's batch holds it: a plain object with the incident's columns
+    (no ORM bookkeeping). One opened in this batch has no id yet and is written with one
+    multi-row INSERT; open ones read (and locked) at the start of the batch are written back
+    with one executemany UPDATE, checked against their version."""
 
     id: int | None
     version: int
@@ -148,26 +161,49 @@ class NewIncident:
     closed_at: datetime | None
 
     def __init__(self, **values: Any) -> None:
-        for name in INCIDENT_COLUMNS:
-            setattr(self, name, values.get(name))
+        columns = dict.fromkeys(INCIDENT_COLUMNS)
+        columns.update(values)
+        self.__dict__.update(columns)
         self.id = None
         self.version = 1
+
+    @classmethod
+    def loaded(cls, values: Any) -> IncidentRow:
+        """An open incident from a row of ``alarm_incidents``."""
+        inc = cls(**dict(values))
+        inc.id = values["id"]
+        inc.version = values["version"]
+        return inc
 
     def row(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in INCIDENT_COLUMNS}
 
+    def update_params(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in SIGNAL_COLUMNS}
+        out.update(b_id=self.id, b_version=self.version, b_next=self.version + 1)
+        return out
 
-AnyIncident = Incident | NewIncident
+
+AnyIncident = IncidentRow
 
 
 def _plain(v: Any) -> Any:
     return v.isoformat() if isinstance(v, datetime) else v
 
 
-def light_snapshot(inc: AnyIncident) -> dict[str, Any]:
-    """The audit snapshot of an incident without the ORM's inspection (zones and steps hold
-    JSON-safe values already)."""
-    out = {name: _plain(getattr(inc, name)) for name in INCIDENT_COLUMNS}
+_DATETIME_COLUMNS = tuple(c.name for c in Incident.__table__.columns
+                          if c.name in INCIDENT_COLUMNS
+                          and isinstance(getattr(c.type, "impl", c.type), DateTime))
+
+
+def light_snapshot(inc: AnyIncident, row: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The audit snapshot of an incident (or of its ``row()``, already made) without the
+    ORM's inspection: zones and steps hold JSON-safe values already, times become text."""
+    out = dict(row) if row is not None else inc.row()
+    for name in _DATETIME_COLUMNS:
+        v = out[name]
+        if v is not None:
+            out[name] = v.isoformat()
     out["id"] = inc.id
     return out
 
@@ -180,7 +216,7 @@ class _Batch:
     now: datetime
     open: dict[tuple[str, str], AnyIncident]
     states: dict[int, AccountState]
-    new: list[NewIncident] = field(default_factory=list)
+    new: list[IncidentRow] = field(default_factory=list)
     touched: dict[int, tuple[AnyIncident, list[str]]] = field(default_factory=dict)
     before: dict[int, dict[str, Any]] = field(default_factory=dict)
     rows: list[tuple[dict[str, Any], AnyIncident | None]] = field(default_factory=list)
@@ -188,6 +224,7 @@ class _Batch:
     after_flush: list[Any] = field(default_factory=list)
     marks: set[tuple[int, date, str]] = field(default_factory=set)
     out: Outbox = field(default_factory=Outbox)
+    taken: list[int] = field(default_factory=list)  # runaway tokens taken, by account
 
     def touch(self, inc: AnyIncident, signal_id: str | None) -> None:
         key = id(inc)
@@ -315,7 +352,7 @@ class AlarmEngine:
 
     # --- cached facts -----------------------------------------------------------------------
 
-    async def account(self, number: str, prefix: str) -> AccountInfo | None:
+    async def account(self, number: str, prefix: str | None) -> AccountInfo | None:
         mono = self.clock.monotonic()
         hit, value = self._accounts.get((prefix, number), mono)
         if hit:
@@ -324,8 +361,9 @@ class AlarmEngine:
         self._accounts.put((prefix, number), info, mono)
         return info
 
-    def prime_accounts(self, accounts: Iterable[tuple[str, AccountInfo]]) -> None:
-        """Warm the account cache (at start-up, or in a benchmark)."""
+    def prime_accounts(self, accounts: Iterable[tuple[str | None, AccountInfo]]) -> None:
+        """Warm the account cache (at start-up, or in a benchmark) with (receiver prefix, or
+        None for receivers without one, account) pairs."""
         mono = self.clock.monotonic()
         for prefix, info in accounts:
             self._accounts.put((prefix, info.number), info, mono)
@@ -388,8 +426,9 @@ class AlarmEngine:
         prefixes = self.settings.receiver_prefixes
         infos: list[AccountInfo | None] = []
         for p in payloads:
+            # a receiver without a configured prefix: None, which is not the prefix ""
             infos.append(await self.account(str(p.get("account") or ""),
-                                            prefixes.get(str(p.get("receiver") or ""), "")))
+                                            prefixes.get(str(p.get("receiver") or ""))))
         rules = await self.plan_rules()
         dstate = await self.disaster_state()
         prepared: list[tuple[dict[str, Any], AccountInfo | None, Classified]] = []
@@ -423,14 +462,19 @@ class AlarmEngine:
     async def _load(self, s: AsyncSession, keys: set[str],
                     account_ids: set[int]) -> tuple[dict[tuple[str, str], AnyIncident],
                                                     dict[int, AccountState]]:
+        """The open incidents of ``keys`` (locked until the batch commits: FOR UPDATE on
+        PostgreSQL, where an operator's take or edit then waits for the batch; SQLite renders
+        no lock, and the version check of :meth:`_write_open` catches a write in between) and
+        the engine's states of ``account_ids``."""
         open_map: dict[tuple[str, str], AnyIncident] = {}
         states: dict[int, AccountState] = {}
         klist = sorted(keys)
         for i in range(0, len(klist), 900):
-            rows = (await s.execute(select(Incident).where(
-                Incident.account_key.in_(klist[i:i + 900]), Incident.status != "closed")
-                .order_by(Incident.id))).scalars().all()
-            for inc in rows:
+            rows = (await s.execute(select(_INCIDENTS).where(
+                _INCIDENTS.c.account_key.in_(klist[i:i + 900]), _INCIDENTS.c.status != "closed")
+                .order_by(_INCIDENTS.c.id).with_for_update())).mappings().all()
+            for row in rows:
+                inc = IncidentRow.loaded(row)
                 open_map[(inc.account_key, inc.desk)] = inc
         alist = sorted(account_ids)
         for i in range(0, len(alist), 900):
@@ -449,19 +493,25 @@ class AlarmEngine:
         keys |= {_line_key(p) for p, info, c in prepared
                  if info is None and c.kind == "comm_trouble"}
         ids = {info.id for _, info, _ in prepared if info is not None}
-        async with self.db.transaction() as s:
-            open_map, states = await self._load(s, keys, ids)
-            b = _Batch(s, now, open_map, states)
-            oc = sorted({info.id for _, info, c in prepared
-                         if info is not None and (c.opening or c.closing)})
-            if oc:
-                b.marks = {(m.account_id, m.day, m.kind) for m in (await s.execute(
-                    select(ScheduleMark).where(ScheduleMark.account_id.in_(oc),
-                                               ScheduleMark.day >= (now - timedelta(days=2))
-                                               .date()))).scalars()}
-            for p, info, cls in prepared:
-                await self._apply(b, p, info, cls, rules, dstate, scheds, intervals)
-            await self._finish(b)
+        taken: list[int] = []
+        try:
+            async with self.db.transaction() as s:
+                open_map, states = await self._load(s, keys, ids)
+                b = _Batch(s, now, open_map, states, taken=taken)
+                oc = sorted({info.id for _, info, c in prepared
+                             if info is not None and (c.opening or c.closing)})
+                if oc:
+                    b.marks = {(m.account_id, m.day, m.kind) for m in (await s.execute(
+                        select(ScheduleMark).where(
+                            ScheduleMark.account_id.in_(oc),
+                            ScheduleMark.day >= (now - timedelta(days=2)).date()))).scalars()}
+                for p, info, cls in prepared:
+                    await self._apply(b, p, info, cls, rules, dstate, scheds, intervals)
+                await self._finish(b)
+        except BaseException:  # a batch that did not commit (and is retried) took no tokens
+            for aid in taken:
+                self.buckets.refund(aid)
+            raise
         return b.out
 
     def _key(self, p: dict[str, Any], info: AccountInfo | None) -> str:
@@ -501,8 +551,8 @@ class AlarmEngine:
     def _open(self, b: _Batch, *, key: str, desk: str, kind: str, event_class: str,
               priority: int, steps: list[str], info: AccountInfo | None, number: str,
               receiver: str, at: datetime, status: str = "new",
-              hold_until: datetime | None = None) -> NewIncident:
-        inc = NewIncident(
+              hold_until: datetime | None = None) -> IncidentRow:
+        inc = IncidentRow(
             account_id=info.id if info else None, account_key=key,
             account_number=info.number if info else number,
             account_name=info.name if info else "", receiver=receiver[:64], desk=desk,
@@ -590,6 +640,8 @@ class AlarmEngine:
             return
         if not cls.life_safety:
             allowed = self.buckets.take(info.id, self.clock.monotonic())
+            if allowed:
+                b.taken.append(info.id)
             runaway_open = state is not None and state.runaway_incident_id is not None
             if not allowed or runaway_open:
                 if not runaway_open:
@@ -698,42 +750,59 @@ class AlarmEngine:
         own = b.open.get((key, "operator"))
         self._log(b, p, info, cls, own, None if own else "open_close")
 
+    async def _write_open(self, s: AsyncSession, incs: list[IncidentRow]) -> None:
+        """Write back the batch's changes to incidents that were open: one executemany UPDATE,
+        each row guarded by the version read at the start of the batch (a lost race raises
+        :class:`StaleDataError`, and the batch is retried)."""
+        if not incs:
+            return
+        incs.sort(key=lambda i: i.id or 0)
+        result = await s.execute(_UPDATE_OPEN, [i.update_params() for i in incs])
+        dialect = s.get_bind().dialect
+        matched = getattr(result, "rowcount", -1)
+        if dialect.supports_sane_multi_rowcount and matched not in (-1, len(incs)):
+            raise StaleDataError(f"{len(incs) - matched} of {len(incs)} open incidents "
+                                 "changed under the alarm batch")
+        for inc in incs:
+            inc.version += 1
+
     async def _finish(self, b: _Batch) -> None:
-        """Write the batch: new incidents in one multi-row INSERT, signal rows and audit
-        entries in one multi-row INSERT each, changed incidents through the ORM (version
-        checked), then the bus events."""
+        """Write the batch: new incidents in one multi-row INSERT, changed open incidents in
+        one executemany UPDATE (version checked), signal rows and audit entries in one
+        multi-row INSERT each, then the bus events."""
         s = b.session
         new_ids = {id(i) for i in b.new}
         opened: dict[int, dict[str, Any]] = {}
-        closed_new: list[tuple[NewIncident, dict[str, Any], str]] = []
+        closed: list[tuple[IncidentRow, dict[str, Any], str]] = []
         rest: list[Any] = []
         for item in b.after_flush:
-            if not callable(item) and item[0] in _SYSTEM_CLOSE and id(item[1]) in new_ids:
+            if not callable(item) and item[0] in _SYSTEM_CLOSE:
                 inc = item[1]
-                if inc.status != "closed":  # opened and closed in the same batch
+                if inc.status != "closed":  # restored while held, or a late test
                     disp, note = _SYSTEM_CLOSE[item[0]]
                     workflow.check_close(inc.status, disp, None, system=True)
-                    opened[id(inc)] = light_snapshot(inc)
+                    before = light_snapshot(inc)
+                    if id(inc) in new_ids:  # opened and closed in the same batch
+                        opened[id(inc)] = before
+                    else:
+                        b.touch(inc, None)
                     close_fields(inc, b.now, disp, None, note)
-                    closed_new.append((inc, opened[id(inc)], note))
+                    closed.append((inc, before, note))
             else:
                 rest.append(item)
-        if b.new:
+        rows = [i.row() for i in b.new]
+        if rows:
             result = await s.execute(
                 insert(_INCIDENTS).returning(_INCIDENTS.c.id, sort_by_parameter_order=True),
-                [i.row() for i in b.new])
+                rows)
             for inc, new_id in zip(b.new, result.scalars().all(), strict=True):
                 inc.id = new_id
+        await self._write_open(s, [inc for key, (inc, _) in b.touched.items()
+                                   if key not in new_ids])
         await s.flush()
         for item in rest:
             if callable(item):
                 item()
-            elif item[0] in _SYSTEM_CLOSE:
-                inc = item[1]
-                if inc.status != "closed":
-                    disp, note = _SYSTEM_CLOSE[item[0]]
-                    b.touch(inc, None)
-                    await system_close(s, self.clock, ACTOR, inc, disp, note, Outbox())
             elif item[0] == "mark":
                 _, aid, day, kind, inc = item
                 s.add(ScheduleMark(account_id=aid, day=day, kind=kind, incident_id=inc.id,
@@ -743,17 +812,17 @@ class AlarmEngine:
                 row["incident_id"] = inc.id if inc is not None else None
             await s.execute(insert(_SIGNALS), [row for row, _ in b.rows])
         at = self.clock.now()
-        for inc in b.new:
-            snap = opened[id(inc)] if id(inc) in opened else light_snapshot(inc)
+        for inc, row in zip(b.new, rows, strict=True):
+            snap = opened[id(inc)] if id(inc) in opened else light_snapshot(inc, row)
             snap["id"] = inc.id
             b.audits.append(_entry(at, "open", inc.id, None, snap, None))
-        for inc, snap, note in closed_new:
+        for inc, snap, note in closed:
             old, new = audit.diff(snap, light_snapshot(inc))
             b.audits.append(_entry(at, "close", inc.id, old, new, note))
         for key, (inc, _sids) in b.touched.items():
             was = b.before.get(key)
             if key in new_ids or was is None or inc.status == "closed":
-                continue  # opened above, or closed (and audited) by system_close
+                continue  # opened above, or closed (and audited) just above
             changed = [f for f in WATCHED if was[f] != getattr(inc, f)]
             if changed:
                 b.audits.append(_entry(at, "signals", inc.id,

@@ -254,6 +254,11 @@ async def reopen(session: AsyncSession, clock: Clock, actor: audit.Actor, incide
                  note: str | None, out: Outbox) -> Incident:
     inc = await get(session, incident_id)
     workflow.check_reopen(inc.status)
+    other = await session.scalar(select(Incident.id).where(
+        Incident.account_key == inc.account_key, Incident.desk == inc.desk,
+        Incident.status != "closed", Incident.id != inc.id))
+    if other is not None:  # one open incident per account and desk (a unique index)
+        raise Conflict(f"incident {other} of this account is open: handle it there")
     before = audit.snapshot(inc)
     inc.status = "new"
     inc.taken_by = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import ArchivableMixin, Base
@@ -18,11 +18,15 @@ from core.db import ArchivableMixin, Base
 
 class Incident(Base):
     """What an operator handles: one or more signals of one account (or one unknown account
-    number), on one desk (operator, technical or admin)."""
+    number), on one desk (operator, technical or admin). At most one is open per account key
+    and desk (a partial unique index), so two nodes cannot both open one for the same alarm."""
 
     __tablename__ = "alarm_incidents"
     __table_args__ = (
         Index("ix_alarm_incidents_open", "account_key", "desk", "status"),
+        Index("uq_alarm_incidents_open_account_desk", "account_key", "desk", unique=True,
+              postgresql_where=text("status <> 'closed'"),
+              sqlite_where=text("status <> 'closed'")),
         Index("ix_alarm_incidents_status_priority", "status", "priority"),
         Index("ix_alarm_incidents_account_opened", "account_id", "opened_at"),
     )

@@ -42,6 +42,12 @@ class TokenBuckets:
             return True
         return False
 
+    def refund(self, key: object) -> None:
+        """Give back a token taken for work that was undone (a batch rolled back)."""
+        b = self._buckets.get(key)
+        if b is not None:
+            b.tokens = min(self.capacity, b.tokens + 1)
+
     def reset(self, key: object) -> None:
         self._buckets.pop(key, None)
 

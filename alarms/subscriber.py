@@ -1,6 +1,12 @@
 """What the engine needs to know about subscribers, behind a Protocol so the rules can be
 tested with a fake directory; :class:`CrmDirectory` answers through crm's public functions.
 
+Which account a signal belongs to: a receiver with a configured account prefix
+(``VIGIL_ALARMS_RECEIVER_PREFIXES``) reports numbers of that prefix only; a receiver without one
+reports an account of no prefix or, failing that, the one live account with that number under
+any prefix (several are ambiguous: unknown, until the receiver's prefix is configured).
+:func:`find_account_info` is that rule, shared with the receivers' unknown-account check.
+
 crm does not (yet) offer contact e-mail addresses or callback visits; the engine degrades
 gracefully without them.
 """
@@ -10,10 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from core.audit import Actor
 from core.clock import Clock
 from core.db import Database
 from crm import services as crm
+from crm.records import list_accounts
 from crm.schedule import Schedule
 
 CodeResult = Literal["valid", "duress", "invalid"]
@@ -37,8 +46,30 @@ class CallTarget:
     has_passcode: bool = False
 
 
+async def find_account_info(session: AsyncSession, number: str,
+                            receiver_prefix: str | None) -> dict[str, Any] | None:
+    """crm's live account a receiver reports as ``number``; ``receiver_prefix`` None means the
+    receiver has no configured prefix (see the module's docstring)."""
+    if receiver_prefix is not None:
+        return await crm.find_account_info(session, number, receiver_prefix)
+    exact = await crm.find_account_info(session, number, "")
+    if exact is not None or not number:
+        return exact
+    found: list[dict[str, Any]] = []
+    offset, total = 0, 1
+    while offset < total:  # the search also matches names and longer numbers: keep exact ones
+        rows, total = await list_accounts(session, q=number, limit=200, offset=offset)
+        if not rows:
+            break
+        found += [r for r in rows if r["number"] == number]
+        offset += len(rows)
+    if len(found) != 1:
+        return None
+    return await crm.find_account_info(session, number, str(found[0]["receiver_prefix"]))
+
+
 class SubscriberDirectory(Protocol):
-    async def lookup(self, number: str, receiver_prefix: str) -> AccountInfo | None: ...
+    async def lookup(self, number: str, receiver_prefix: str | None) -> AccountInfo | None: ...
 
     async def account_by_id(self, account_id: int) -> AccountInfo | None: ...
 
@@ -72,9 +103,9 @@ class CrmDirectory:
         return AccountInfo(int(row["id"]), str(row["number"]), str(row["name"]),
                            str(row["status"]))
 
-    async def lookup(self, number: str, receiver_prefix: str) -> AccountInfo | None:
+    async def lookup(self, number: str, receiver_prefix: str | None) -> AccountInfo | None:
         async with self.db.session() as s:
-            return self._info(await crm.find_account_info(s, number, receiver_prefix))
+            return self._info(await find_account_info(s, number, receiver_prefix))
 
     async def account_by_id(self, account_id: int) -> AccountInfo | None:
         async with self.db.session() as s:

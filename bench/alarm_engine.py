@@ -5,7 +5,10 @@ Runs on SQLite (a temporary file) and on PostgreSQL (``VIGIL_BENCH_PG_URL``, def
 ``postgresql+asyncpg://postgres@127.0.0.1:5432/vigil_bench``; its public schema is reset).
 Accounts come from an in-memory directory primed like the engine's warm cache, so the figures
 are the engine's own (classification, rules, incident writes, audit, bus), not crm lookups.
-Prints one JSON object.  Usage: ``python bench/alarm_engine.py [--signals N] [--rate R]``.
+With ``--hot N`` the signals come from N of the accounts only, so most of them join an open
+incident (the per-incident UPDATE path) instead of opening one.
+Prints one JSON object.
+Usage: ``python bench/alarm_engine.py [--signals N] [--rate R] [--hot N] [--only DB]``.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class MemoryDirectory:
         self.accounts = {f"{i:06d}": AccountInfo(i + 1, f"{i:06d}", f"Account {i}")
                          for i in range(n)}
 
-    async def lookup(self, number: str, receiver_prefix: str) -> AccountInfo | None:
+    async def lookup(self, number: str, receiver_prefix: str | None) -> AccountInfo | None:
         return self.accounts.get(number)
 
     async def account_by_id(self, account_id: int) -> AccountInfo | None:
@@ -77,8 +80,8 @@ class MemoryDirectory:
         return 0
 
 
-def make_signal(n: int, rng: random.Random) -> dict[str, Any]:
-    acct = f"{rng.randrange(ACCOUNTS):06d}"
+def make_signal(n: int, rng: random.Random, hot: int = ACCOUNTS) -> dict[str, Any]:
+    acct = f"{rng.randrange(hot):06d}"
     r = rng.random()
     code, qual, cls = (("130", "new", "alarm") if r < 0.7 else
                        ("130", "restore", "restore") if r < 0.8 else
@@ -102,7 +105,7 @@ async def prepare(url: str) -> None:
     await migrate.upgrade(url)
 
 
-async def run_one(url: str, signals: int, rate: float) -> dict[str, Any]:
+async def run_one(url: str, signals: int, rate: float, hot: int) -> dict[str, Any]:
     await prepare(url)
     settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
     services = Services(settings=settings, db=Database(url), bus=Bus(queue_size=500_000),
@@ -110,7 +113,7 @@ async def run_one(url: str, signals: int, rate: float) -> dict[str, Any]:
     directory = MemoryDirectory(ACCOUNTS)
     engine = AlarmEngine(services, directory, AlarmSettings(
         _env_file=None, runaway_capacity=1000, batch_size=500))  # type: ignore[call-arg]
-    engine.prime_accounts(("", a) for a in directory.accounts.values())
+    engine.prime_accounts((None, a) for a in directory.accounts.values())  # no prefixes set
     rng = random.Random(7)
     sent: dict[str, float] = {}
     latencies: list[float] = []
@@ -130,7 +133,7 @@ async def run_one(url: str, signals: int, rate: float) -> dict[str, Any]:
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     for n in range(signals):
-        services.bus.publish_nowait("signal.received", make_signal(n, rng))
+        services.bus.publish_nowait("signal.received", make_signal(n, rng, hot))
     while engine.processed < signals:  # noqa: ASYNC110 - polling a counter is the point
         await asyncio.sleep(0.005)
     burst_s = time.perf_counter() - t0
@@ -143,7 +146,7 @@ async def run_one(url: str, signals: int, rate: float) -> dict[str, Any]:
     n = signals
     while n < signals + paced:
         for _ in range(per_step):
-            s = make_signal(n, rng)
+            s = make_signal(n, rng, hot)
             sent[s["signal_id"]] = time.perf_counter()
             services.bus.publish_nowait("signal.received", s)
             n += 1
@@ -158,7 +161,7 @@ async def run_one(url: str, signals: int, rate: float) -> dict[str, Any]:
     await services.close()
     lat = sorted(latencies)
     q = statistics.quantiles(lat, n=100) if len(lat) > 100 else [float("nan")] * 99
-    return {"accounts": ACCOUNTS, "burst_signals": signals,
+    return {"accounts": ACCOUNTS, "signalling_accounts": hot, "burst_signals": signals,
             "burst_signals_per_s": round(signals / burst_s, 1),
             "burst_signals_per_cpu_s": round(signals / burst_cpu, 1),
             "host_load_1min": round(os.getloadavg()[0], 2),
@@ -173,15 +176,18 @@ async def main() -> None:
     ap.add_argument("--signals", type=int, default=20_000)
     ap.add_argument("--rate", type=float, default=2000.0)
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
+    ap.add_argument("--hot", type=int, default=ACCOUNTS,
+                    help="signals come from this many of the accounts")
     args = ap.parse_args()
+    hot = max(1, min(args.hot, ACCOUNTS))
     out: dict[str, Any] = {"bench": "alarm_engine"}
     with tempfile.TemporaryDirectory() as tmp:
         if args.only != "postgresql":
             out["sqlite"] = await run_one(f"sqlite+aiosqlite:///{tmp}/bench.db", args.signals,
-                                          args.rate)
+                                          args.rate, hot)
     if args.only != "sqlite":
         try:
-            out["postgresql"] = await run_one(PG_URL, args.signals, args.rate)
+            out["postgresql"] = await run_one(PG_URL, args.signals, args.rate, hot)
         except OSError as exc:
             out["postgresql"] = {"error": f"PostgreSQL not reachable: {exc}"}
     print(json.dumps(out, indent=2))

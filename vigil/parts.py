@@ -40,8 +40,7 @@ class _CrmAccounts:
             self.prefixes = {}
 
     async def known(self, accounts: set[tuple[str, str]]) -> dict[tuple[str, str], bool]:
-        from crm.records import list_accounts
-        from crm.services import find_account
+        from alarms.subscriber import find_account_info  # the engine's own rule
 
         now = self.services.clock.monotonic()
         out: dict[tuple[str, str], bool] = {}
@@ -55,11 +54,9 @@ class _CrmAccounts:
         if missing:
             async with self.services.db.session() as s:
                 for receiver, number in missing:
-                    if receiver in self.prefixes:
-                        ok = await find_account(s, number, self.prefixes[receiver]) is not None
-                    else:  # no prefix configured: any prefix (as alarms looks accounts up)
-                        rows, _ = await list_accounts(s, q=number, limit=20)
-                        ok = any(str(r["number"]) == number for r in rows)
+                    # no prefix configured (None): no prefix, else the one account of any prefix
+                    ok = await find_account_info(s, number, self.prefixes.get(receiver)) \
+                        is not None
                     out[(receiver, number)] = ok
                     self._cache[(receiver, number)] = (ok, now)
         return out

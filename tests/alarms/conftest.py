@@ -40,7 +40,7 @@ class FakeDirectory:
         self.accounts[number] = info
         return info
 
-    async def lookup(self, number: str, receiver_prefix: str) -> AccountInfo | None:
+    async def lookup(self, number: str, receiver_prefix: str | None) -> AccountInfo | None:
         self.lookups += 1
         return self.accounts.get(number)
 

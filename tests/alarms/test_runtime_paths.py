@@ -10,6 +10,7 @@ from datetime import time
 from sqlalchemy import select
 
 from alarms import incidents, runtime
+from alarms.config import AlarmSettings
 from alarms.engine import AlarmEngine
 from alarms.incidents import Outbox
 from alarms.models import Incident, IncidentSignal, VerificationCall
@@ -184,3 +185,33 @@ async def test_run_alarms_uses_crm_handles_local_signals_and_holds_the_timer_lea
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert services.extra["alarms.engine"]._tasks == []
+
+
+async def test_receiver_without_a_prefix_reports_the_one_account_of_that_number(
+        services: Services) -> None:
+    # crm's generated subscribers (and `vigil demo`'s) all have a receiver prefix ("01" ...)
+    # while no receiver has one configured: the panel's number alone must find its account.
+    d = CrmDirectory(services.db, services.clock)
+    aid = await crm_account(services, number="0166", prefix="01")
+    assert (await d.lookup("0166", None)) == AccountInfo(aid, "0166", "Lotus Tea House")
+    assert await d.lookup("0166", "") is None and await d.lookup("01660", None) is None
+    other = await crm_account(services, number="0166", prefix="02")
+    assert await d.lookup("0166", None) is None  # ambiguous: an administrator must say which
+    assert (await d.lookup("0166", "02")) is not None
+    assert (await d.lookup("0166", "02")).id == other  # type: ignore[union-attr]
+    plain = await crm_account(services, number="0166", prefix="")
+    assert (await d.lookup("0166", None)).id == plain  # type: ignore[union-attr]
+
+
+async def test_signals_of_crm_accounts_on_a_receiver_without_prefix_are_not_unknown(
+        services: Services, clock: FakeClock) -> None:
+    aid = await crm_account(services, number="0166", prefix="01")
+    plain = AlarmEngine(services, CrmDirectory(services.db, clock))
+    await plain.handle_signals([sig(clock, "0166", "130", receiver="dc09")])
+    wrong_line = AlarmEngine(services, CrmDirectory(services.db, clock), AlarmSettings(
+        _env_file=None, receiver_prefixes={"dc09": "02"}))  # type: ignore[call-arg]
+    await wrong_line.handle_signals([sig(clock, "0166", "130", receiver="dc09")])
+    async with services.db.session() as s:
+        rows = (await s.execute(select(Incident).order_by(Incident.id))).scalars().all()
+    assert [(r.kind, r.account_id, r.account_key) for r in rows] == [
+        ("burglary", aid, f"id:{aid}"), ("unknown_account", None, "unknown:0166")]
