@@ -266,3 +266,14 @@ async def current_contract(session: AsyncSession, account_id: int,
     return {"fee_plan": c.fee_plan, "monthly_fee": str(c.monthly_fee),
             "payment_status": c.payment_status,
             "ends_on": c.ends_on.isoformat() if c.ends_on else None}
+
+
+async def sample_subscriber_numbers(session: AsyncSession,
+                                    limit: int = 200) -> list[tuple[str, str]]:
+    """(E.164, account name) of some live subscribers' phones, oldest first: callers for the
+    demo's and the simulators' traffic, so their screen pops find a record."""
+    rows = (await session.execute(
+        select(Phone.e164, Account.name).join(Account, Account.id == Phone.account_id)
+        .where(Phone.archived_at.is_(None), Account.archived_at.is_(None))
+        .order_by(Phone.id).limit(limit))).all()
+    return [(str(n), str(name)) for n, name in rows]

@@ -33,13 +33,10 @@ DEMO_AGENT = ("agent2", "1002", ("support", "emergency"))
 
 async def subscriber_numbers(services: Services, limit: int = 200) -> list[tuple[str, str]]:
     """(E.164, name) of some subscribers' phones, for simulated callers."""
-    from crm.models import Account, Phone
+    from crm.services import sample_subscriber_numbers
 
     async with services.db.session() as s:
-        rows = (await s.execute(
-            select(Phone.e164, Account.name).join(Account, Account.id == Phone.account_id)
-            .where(Phone.archived_at.is_(None)).order_by(Phone.id).limit(limit))).all()
-    return [(str(n), str(name)) for n, name in rows]
+        return await sample_subscriber_numbers(s, limit)
 
 
 async def log_in_demo_agent(services: Services, within: float = 30.0) -> bool:

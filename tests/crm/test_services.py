@@ -372,3 +372,18 @@ async def test_light_readers_for_other_packages(services: Services) -> None:
                 for z in await crm.zones(s, account_id)] == [(2, "MC-31", "Vista-20P")]
         assert [p["test_interval_minutes"] for p in await crm.panel_settings(s, account_id)] == [
             1440]
+
+
+async def test_sample_subscriber_numbers_are_live_subscribers_in_e164(
+        services: Services) -> None:
+    live = await make_account(services, "2001", name="Zhang Wei")
+    gone = await make_account(services, "2002", name="Old Shop")
+    async with services.db.transaction() as s:
+        await records.add_phone(s, services.clock, ACTOR, account_id=live,
+                                number="138 0013 8000", kind="mobile")
+        await records.add_phone(s, services.clock, ACTOR, account_id=gone,
+                                number="139 0013 9000", kind="mobile")
+        await records.archive(s, services.clock, ACTOR, await records.get(s, Account, gone),
+                              "cancelled")
+    async with services.db.session() as s:
+        assert await crm.sample_subscriber_numbers(s) == [("+8613800138000", "Zhang Wei")]
