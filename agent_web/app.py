@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.middleware.sessions import SessionMiddleware
 
-from agent_web import console_api, pages, phone_api
+from agent_web import console_api, pages, phone_api, reports_api
 from agent_web.hub import Hub
 from agent_web.i18n import pick_language, translator
 from agent_web.render import render
@@ -67,6 +67,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(console_api.router)
     app.include_router(phone_api.router)
+    app.include_router(reports_api.router)
     for name in ROUTER_MODULES:
         try:
             module = importlib.import_module(name)

@@ -38,6 +38,11 @@ class ConsoleSettings(BaseSettings):
                                "agent (Asterisk holds the real one).")
     default_queues: tuple[str, ...] = Field(
         ("support", "emergency"), description="Queues offered ticked at login.")
+    queue_lines: dict[str, str] = Field(
+        default_factory=lambda: {"support": "4000", "emergency": "4001", "billing": "4002"},
+        description="The extension that reaches each queue, for transfers to a queue "
+                    '(JSON, e.g. {"support": "4000"}).')
+    queue_context: str = Field("from-pstn", description="The dialplan context of queue_lines.")
 
 
 @lru_cache(maxsize=1)

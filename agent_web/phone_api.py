@@ -68,6 +68,31 @@ def agent_row(cti: CtiService | None, user: User) -> Json:
             "extension": user.extension, "user_id": user.id, "call": None}
 
 
+def parked_calls(cti: CtiService, ext: str | None) -> list[Json]:
+    """Calls the extension parked that still wait in the lot (from the CTI's ParkedCall events:
+    space, who, since), so the agent sees where to retrieve them."""
+    if not ext:
+        return []
+    device = cti.plan.channel(ext)
+    out = []
+    for call in cti.model.calls.values():
+        for park in call.parks:
+            parker = str(park.get("parker") or "")
+            if park.get("ended_at") is not None:
+                continue
+            mine = (parker.startswith(f"Local/{ext}@") or parker.endswith(f"/{ext}")
+                    or call.agent_interface == device)
+            if not mine:
+                continue
+            party = next((c for c in call.channels.values() if c.uniqueid == park["uniqueid"]),
+                         None)
+            out.append({"space": park.get("space"), "lot": park.get("lot"),
+                        "parked_at": park.get("parked_at"),
+                        "number": party.caller_number if party else None,
+                        "name": party.caller_name if party else None})
+    return sorted(out, key=lambda p: str(p["space"]))
+
+
 def current_call(cti: CtiService, ext: str | None) -> Json | None:
     """The other party of the extension's newest live call leg (ringing or connected)."""
     if not ext:
@@ -126,6 +151,7 @@ async def phone(request: Request, session: AsyncSession = Depends(db_session),
     return {
         "mode": mode, "cti": cti is not None, "extension": user.extension,
         "agent": agent_row(cti, user),
+        "parked": parked_calls(cti, user.extension) if cti else [],
         "queues": queues or list(s.default_queues),
         "default_queues": [q for q in s.default_queues if not queues or q in queues],
         "pause_codes": [_code_json(p) for p in await pause_codes(session, services)],

@@ -199,3 +199,15 @@ async def handling_times(session: AsyncSession, since: datetime | None) -> dict[
                 if getattr(i, name) is not None]
         out[f"to_{name[:-3]}_s"] = round(sum(vals) / len(vals), 1) if vals else None
     return out
+
+
+async def incidents_per_day(session: AsyncSession, since: datetime) -> dict[tuple[str, str], int]:
+    """Incidents opened since ``since`` counted per (UTC day as ISO date, kind): the report of
+    alarms per class per day."""
+    rows = (await session.execute(
+        select(Incident.opened_at, Incident.kind).where(Incident.opened_at >= since))).all()
+    counts: dict[tuple[str, str], int] = {}
+    for opened_at, kind in rows:
+        key = (opened_at.date().isoformat(), str(kind))
+        counts[key] = counts.get(key, 0) + 1
+    return counts

@@ -127,27 +127,27 @@ async def call_stats(
 
 
 @router.get("/queues/live")
-async def queues_live(cti: CtiService = Depends(_cti),
-                      user: User = Depends(supervisor_only)) -> dict[str, Any]:
+async def queues_live(user: User = Depends(supervisor_only),
+                      cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     """Per queue: callers waiting, longest wait, agents by state, today's SL/ASA/AHT/abandons."""
     return {"items": cti.queues(), "connection": cti.status()}
 
 
 @router.get("/cti/queues")
-async def cti_queues(cti: CtiService = Depends(_cti),
-                     user: User = Depends(supervisor_only)) -> dict[str, Any]:
+async def cti_queues(user: User = Depends(supervisor_only),
+                     cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return {"items": cti.queues()}
 
 
 @router.get("/cti/agents")
-async def cti_agents(cti: CtiService = Depends(_cti),
-                     user: User = Depends(supervisor_only)) -> dict[str, Any]:
+async def cti_agents(user: User = Depends(supervisor_only),
+                     cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return {"items": cti.agents()}
 
 
 @router.get("/cti/status")
-async def cti_status(cti: CtiService = Depends(_cti),
-                     user: User = Depends(supervisor_only)) -> dict[str, Any]:
+async def cti_status(user: User = Depends(supervisor_only),
+                     cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return cti.status()
 
 
@@ -204,78 +204,78 @@ async def _run(coro: Any) -> dict[str, Any]:
 
 
 @router.post("/cti/login")
-async def cti_login(body: LoginBody, cti: CtiService = Depends(_cti),
-                    user: User = Depends(agent_only)) -> dict[str, Any]:
+async def cti_login(body: LoginBody, user: User = Depends(agent_only),
+                    cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.login(user.id, body.queues, paused=body.paused, reason=body.reason))
 
 
 @router.post("/cti/logout")
-async def cti_logout(cti: CtiService = Depends(_cti),
-                     user: User = Depends(agent_only)) -> dict[str, Any]:
+async def cti_logout(user: User = Depends(agent_only),
+                     cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.logout(user.id))
 
 
 @router.post("/cti/pause")
-async def cti_pause(body: PauseBody, cti: CtiService = Depends(_cti),
-                    user: User = Depends(agent_only)) -> dict[str, Any]:
+async def cti_pause(body: PauseBody, user: User = Depends(agent_only),
+                    cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.pause(user.id, body.reason, body.queue))
 
 
 @router.post("/cti/unpause")
-async def cti_unpause(cti: CtiService = Depends(_cti),
-                      user: User = Depends(agent_only)) -> dict[str, Any]:
+async def cti_unpause(user: User = Depends(agent_only),
+                      cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.unpause(user.id))
 
 
 @router.post("/cti/dial")
-async def cti_dial(body: DialBody, cti: CtiService = Depends(_cti),
-                   user: User = Depends(agent_only)) -> dict[str, Any]:
+async def cti_dial(body: DialBody, user: User = Depends(agent_only),
+                   cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.dial(user.id, body.number))
 
 
 @router.post("/cti/hangup")
-async def cti_hangup(cti: CtiService = Depends(_cti),
-                     user: User = Depends(agent_only)) -> dict[str, Any]:
+async def cti_hangup(user: User = Depends(agent_only),
+                     cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.hangup(user.id))
 
 
 @router.post("/cti/transfer")
-async def cti_transfer(body: TransferBody, cti: CtiService = Depends(_cti),
-                       user: User = Depends(agent_only)) -> dict[str, Any]:
+async def cti_transfer(body: TransferBody, user: User = Depends(agent_only),
+                       cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.transfer(user.id, body.exten, attended=body.attended))
 
 
 @router.post("/cti/park")
-async def cti_park(cti: CtiService = Depends(_cti),
-                   user: User = Depends(agent_only)) -> dict[str, Any]:
+async def cti_park(user: User = Depends(agent_only),
+                   cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.park(user.id))
 
 
 @router.post("/cti/retrieve")
-async def cti_retrieve(body: ParkedBody, cti: CtiService = Depends(_cti),
-                       user: User = Depends(agent_only)) -> dict[str, Any]:
+async def cti_retrieve(body: ParkedBody, user: User = Depends(agent_only),
+                       cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.retrieve(user.id, body.space))
 
 
 @router.post("/cti/dtmf")
-async def cti_dtmf(body: DigitsBody, cti: CtiService = Depends(_cti),
-                   user: User = Depends(agent_only)) -> dict[str, Any]:
+async def cti_dtmf(body: DigitsBody, user: User = Depends(agent_only),
+                   cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.dtmf(user.id, body.digits))
 
 
 @router.post("/cti/record/start")
-async def cti_record_start(cti: CtiService = Depends(_cti),
-                           user: User = Depends(agent_only)) -> dict[str, Any]:
+async def cti_record_start(user: User = Depends(agent_only),
+                           cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.record_start(user.id))
 
 
 @router.post("/cti/record/stop")
-async def cti_record_stop(cti: CtiService = Depends(_cti),
-                          user: User = Depends(agent_only)) -> dict[str, Any]:
+async def cti_record_stop(user: User = Depends(agent_only),
+                          cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.record_stop(user.id))
 
 
 @router.post("/cti/spy")
-async def cti_spy(body: SpyBody, cti: CtiService = Depends(_cti),
-                  user: User = Depends(supervisor_only)) -> dict[str, Any]:
+async def cti_spy(body: SpyBody, user: User = Depends(supervisor_only),
+                  cti: CtiService = Depends(_cti)) -> dict[str, Any]:
     return await _run(cti.spy(user.id, body.agent_user_id, body.mode))

@@ -451,7 +451,7 @@ function initPhone() {
     const r = await api("/api/console/phone");
     if (!r.ok) { ph.cti = false; render(); return; }
     const d = r.data;
-    Object.assign(ph, { mode: d.mode, cti: d.cti, queues: d.queues, defaults: d.default_queues,
+    Object.assign(ph, { mode: d.mode, cti: d.cti, queues: d.queues, defaults: d.default_queues, parked: d.parked || [],
       codes: d.pause_codes, wrapup: Number(d.wrapup_seconds) || 0, sip: d.sip });
     setAgent(d.agent, true);
     if (ph.mode === "webrtc" && ph.sip && !startWebrtc.started) startWebrtc();
@@ -513,7 +513,13 @@ function initPhone() {
     set(btn("mute"), connected && ph.mode === "webrtc" && Boolean(session));
     btn("mute").textContent = ph.muted ? t("phone.unmute") : t("phone.mute");
     btn("mute").title = ph.mode === "webrtc" ? "" : t("phone.mute_desk");
-    for (const el of panel.querySelectorAll("#transfer-form input, #transfer-form button, [data-dtmf]")) set(el, cti && connected);
+    for (const el of panel.querySelectorAll("#transfer-form input, #transfer-form select, #transfer-form button, [data-dtmf]")) set(el, cti && connected);
+    const parked = ph.parked || [];
+    $("#parked").hidden = !parked.length;
+    $("#parked-list").innerHTML = parked.map((p) => `<li><b class="space">${esc(t("phone.park_space"))} ${esc(p.space)}</b>
+      <span>${esc([p.number, p.name].filter(Boolean).join(" · "))}</span>
+      <span class="mono muted" data-parked="${timeOf(p.parked_at, Date.now())}"></span>
+      <button type="button" class="go" data-space="${esc(p.space)}" ${cti && !call ? "" : "disabled"}>${esc(t("phone.retrieve"))}</button></li>`).join("");
     for (const el of panel.querySelectorAll("#dial-form input, #dial-form button")) set(el, cti && !call);
     for (const el of panel.querySelectorAll("[data-needs-cti]")) set(el, cti);
     if (!ph.cti) notice(t("phone.no_cti"));
@@ -532,6 +538,7 @@ function initPhone() {
     else if (a.state && a.state !== "logged_out" && a.state !== "unknown") text = duration(since);
     $("#agent-since").textContent = text;
     $("#call-time").textContent = ph.call?.since ? duration((Date.now() - ph.call.since) / 1000) : "";
+    for (const el of document.querySelectorAll("#parked-list [data-parked]")) el.textContent = duration((Date.now() - Number(el.dataset.parked)) / 1000);
   }
   setInterval(tick, 1000);
 
@@ -590,7 +597,7 @@ function initPhone() {
       else act("/api/console/phone/hangup");
     } else if (a === "hold") {
       const r = await act("/api/cti/park");
-      if (r.ok) ph.call = null;
+      if (r.ok) { ph.call = null; setTimeout(refresh, 400); }  // the lot's space arrives as ParkedCall
     } else if (a === "mute" && session) {
       if (ph.muted) session.unmute({ audio: true }); else session.mute({ audio: true });
       ph.muted = !ph.muted;
@@ -601,10 +608,43 @@ function initPhone() {
     ev.preventDefault();
     act("/api/cti/retrieve", { space: String(new FormData(ev.target).get("space") || "") });
   });
+  // The transfer picker: agents (ready ones first) and queues from the CTI, or any number.
+  let targetsFor = "";
+  async function loadTargets() {
+    const r = await api("/api/console/transfer-targets");
+    if (!r.ok) return;
+    const key = JSON.stringify(r.data);
+    if (key === targetsFor) return;
+    targetsFor = key;
+    const sel = $("#transfer-target");
+    const was = sel.value;
+    const agents = r.data.agents.map((a) => `<option value="agent:${esc(a.extension)}">${esc(a.name)} · ${esc(a.extension)} · ${esc(t(`state.${a.state}`))}</option>`).join("");
+    const queues = r.data.queues.filter((q) => q.exten).map((q) => `<option value="queue:${esc(q.name)}">${esc(q.name)} (${esc(q.exten)})</option>`).join("");
+    sel.innerHTML = `<option value="">${esc(t("phone.pick_target"))}</option>
+      ${agents ? `<optgroup label="${esc(t("phone.t_agents"))}">${agents}</optgroup>` : ""}
+      ${queues ? `<optgroup label="${esc(t("phone.t_queues"))}">${queues}</optgroup>` : ""}
+      <option value="number:">${esc(t("phone.t_number"))}</option>`;
+    if ([...sel.options].some((o) => o.value === was)) sel.value = was;
+  }
+  $("#transfer-target").addEventListener("change", (ev) => {
+    const other = ev.target.value === "number:";
+    $("#transfer-form .transfer-number").hidden = !other;
+    if (other) $("#transfer-form input[name=exten]").focus();
+  });
+  $("#transfer-target").addEventListener("focus", loadTargets);
   $("#transfer-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const exten = String(new FormData(ev.target).get("exten") || "").trim();
-    if (exten) act("/api/cti/transfer", { exten, attended: ev.submitter?.value === "attended" }, `${t("phone.transfer")} → ${exten}`);
+    const f = new FormData(ev.target);
+    const [kind, value] = String(f.get("target") || "").split(/:(.*)/s);
+    const target = kind === "number" ? String(f.get("exten") || "").trim() : value;
+    if (!kind || !target) { toast(t("phone.pick_target"), true); return; }
+    const label = ev.target.querySelector(`option[value="${CSS.escape(`${kind}:${value}`)}"]`)?.textContent || target;
+    act("/api/console/phone/transfer", { kind, target, attended: ev.submitter?.value === "attended" },
+      `${t("phone.transfer")} → ${kind === "number" ? target : label}`);
+  });
+  $("#parked-list").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-space]");
+    if (b) act("/api/cti/retrieve", { space: b.dataset.space });
   });
   $("#dial-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -619,9 +659,14 @@ function initPhone() {
   });
 
   live.snapshot(refresh);
+  live.snapshot(loadTargets);
   live.on((topic, data) => {
+    if (topic === "agent.state" && !isMine(data)) { clearTimeout(loadTargets.timer); loadTargets.timer = setTimeout(loadTargets, 1000); }
     if (!isMine(data)) return;
-    if (topic === "agent.state") setAgent(data);
+    if (topic === "agent.state") {
+      setAgent(data);
+      if ((ph.parked || []).length) refresh();  // a retrieved or given-up park leaves the list
+    }
     else if (topic === "screenpop" && !(ph.call?.state === "connected")) {
       ph.call = { since: Date.now(), number: data.caller_number ?? data.caller_id, name: data.account?.name ?? data.caller_name,
         state: data.direction === "outbound" ? "dialing" : "ringing" };
@@ -1242,74 +1287,399 @@ function initPauseCodes() {
 
 // ---- admin ------------------------------------------------------------------------------------
 
+const formJson = (form) => Object.fromEntries([...new FormData(form).entries()]
+  .map(([k, v]) => [k, String(v).trim()]).filter(([, v]) => v !== ""));
+
 async function initAdmin() {
   initPauseCodes();
-  const r = await api("/api/users");
-  $("#user-rows").innerHTML = r.ok ? itemsOf(r.data).map((u) => `<tr><td>${esc(u.username)}</td>
-    <td>${esc(u.display_name)}</td><td>${esc(t(`role.${u.role}`))}</td><td>${esc(u.language)}</td>
-    <td>${esc(u.extension ?? "")}</td></tr>`).join("") : `<tr><td colspan="5">${esc(t("common.failed"))}</td></tr>`;
-  for (const section of document.querySelectorAll("[data-probe]")) {
-    const res = await api(section.dataset.probe);
-    const state = section.querySelector('[data-role="state"]');
-    if (res.ok) {
-      const items = itemsOf(res.data);
-      state.classList.remove("empty");
-      state.textContent = Array.isArray(res.data) || res.data?.items ? `${items.length}` : JSON.stringify(res.data);
+  initUsers();
+  initQueuesAdmin();
+  initPlans();
+  initReceivers();
+}
+
+function initUsers() {
+  const body = $("#user-rows");
+  const langs = [["zh-CN", "中文"], ["en", "English"]];
+  const load = async () => {
+    const r = await api("/api/users");
+    body.innerHTML = r.ok ? itemsOf(r.data).map((u) => `<tr data-user="${u.id}">
+      <td class="mono">${esc(u.username)}</td><td>${esc(u.display_name)}</td>
+      <td><select name="role" aria-label="${esc(t("admin.col.role"))}">${["agent", "supervisor", "admin"].map((x) => `<option value="${x}" ${x === u.role ? "selected" : ""}>${esc(t(`role.${x}`))}</option>`).join("")}</select></td>
+      <td><select name="language" aria-label="${esc(t("admin.col.lang"))}">${langs.map(([v, n]) => `<option value="${v}" ${v === u.language ? "selected" : ""}>${n}</option>`).join("")}</select></td>
+      <td><input name="extension" value="${esc(u.extension ?? "")}" size="6" pattern="[0-9A-Za-z]*" aria-label="${esc(t("admin.col.ext"))}"></td>
+      <td><input name="sip_password" type="password" size="10" placeholder="${esc(t("admin.unchanged"))}" autocomplete="new-password" aria-label="${esc(t("admin.col.sip"))}"></td>
+      <td class="act"><button type="button" data-save>${esc(t("admin.save"))}</button>
+        ${u.id === me.id ? "" : `<button type="button" class="ghost" data-archive>${esc(t("admin.archive"))}</button>`}</td></tr>`).join("")
+      : `<tr><td colspan="7">${esc(errorText(r))}</td></tr>`;
+  };
+  body.addEventListener("click", async (ev) => {
+    const b = ev.target.closest("button");
+    if (!b) return;
+    const tr = b.closest("tr");
+    const id = tr.dataset.user;
+    if (b.hasAttribute("data-archive")) {
+      if (!confirm(t("admin.confirm_archive"))) return;
+      const r = await api(`/api/users/${id}/archive`, { method: "POST" });
+      toast(r.ok ? t("admin.archived") : errorText(r), !r.ok);
     } else {
-      state.textContent = t("common.unavailable");
+      const patch = { role: tr.querySelector("[name=role]").value, language: tr.querySelector("[name=language]").value,
+        extension: tr.querySelector("[name=extension]").value.trim() || null };
+      const sip = tr.querySelector("[name=sip_password]").value;
+      if (sip) patch.sip_password = sip;
+      const r = await api(`/api/users/${id}`, { method: "PATCH", body: patch });
+      toast(r.ok ? t("admin.saved") : errorText(r), !r.ok);
     }
-  }
+    load();
+  });
+  $("#user-new").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const r = await api("/api/users", { method: "POST", body: formJson(ev.target) });
+    toast(r.ok ? t("admin.saved") : errorText(r), !r.ok);
+    if (r.ok) ev.target.reset();
+    load();
+  });
+  load();
+}
+
+// Which queues exist and who is in them: the CTI's live view (members from its agent rows).
+function initQueuesAdmin() {
+  const box = $("#queues");
+  const load = async () => {
+    const [q, a, tt] = await Promise.all([api("/api/cti/queues"), api("/api/cti/agents"), api("/api/console/transfer-targets")]);
+    const state = box.querySelector(".state");
+    const lines = new Map((tt.ok ? tt.data.queues : []).map((x) => [x.name, x.exten]));
+    if (!q.ok) { state.textContent = q.status === 503 ? t("rep.no_cti") : errorText(q); box.querySelector("table").hidden = true; return; }
+    const members = new Map();
+    for (const ag of a.ok ? itemsOf(a.data) : []) {
+      for (const name of ag.queues || []) {
+        if (!members.has(name)) members.set(name, []);
+        members.get(name).push(ag);
+      }
+    }
+    const rows = itemsOf(q.data);
+    state.textContent = rows.length ? "" : t("admin.no_queues");
+    box.querySelector("tbody").innerHTML = rows.map((row) => {
+      const name = row.name ?? row.queue;
+      const who = (members.get(name) || []).map((m) => `<span class="member state-${esc(m.state)}">${esc(m.name ?? m.member)} <span class="muted">${esc(m.extension ?? "")} · ${esc(t(`state.${m.state}`))}</span></span>`).join("");
+      return `<tr data-queue="${esc(name)}"><td><b>${esc(name)}</b></td><td class="mono">${esc(lines.get(name) ?? "–")}</td>
+        <td>${esc(row.waiting ?? row.callers_waiting ?? 0)}</td><td>${who || `<span class="muted">${esc(t("admin.nobody"))}</span>`}</td></tr>`;
+    }).join("");
+  };
+  live.snapshot(load);
+  live.on((topic) => { if (topic === "agent.state") load(); });
+}
+
+// Action plans: the alarm engine's API has create and archive; editing a plan saves the new
+// version and archives the old one, so the audit keeps both.
+function initPlans() {
+  const box = $("#plans");
+  const form = $("#plan-form");
+  let steps = {};
+  let plans = [];
+  let editing = null;
+  const stepName = (s) => (t(`step.${s}`) === `step.${s}` ? (steps[s] ?? s) : t(`step.${s}`));
+  const load = async () => {
+    const [o, r] = await Promise.all([consoleOptions(), api("/api/action-plans")]);
+    steps = o.steps || {};
+    $("#plan-steps").innerHTML = Object.keys(steps).map((s) => `<label class="choice"><input type="checkbox" name="steps" value="${esc(s)}"> ${esc(stepName(s))}</label>`).join("");
+    if (!r.ok) { box.querySelector("tbody").innerHTML = `<tr><td colspan="5">${esc(errorText(r))}</td></tr>`; return; }
+    plans = itemsOf(r.data);
+    $("#plan-kinds").innerHTML = Object.keys(r.data.defaults || {}).map((k) => `<option value="${esc(k)}">${esc(named("class", k))}</option>`).join("");
+    box.querySelector("tbody").innerHTML = plans.map((p) => `<tr data-plan="${p.id}"><td><b>${esc(named("class", p.match))}</b> <span class="muted mono">${esc(p.match)}</span></td>
+      <td>${p.account_id ? `${esc(t("plan.account"))} #${esc(p.account_id)}${p.zone ? ` · ${esc(t("queue.col.zone"))} ${esc(p.zone)}` : ""}` : esc(t("plan.center"))}</td>
+      <td>${esc(p.priority ?? "–")}</td><td><ol class="plan-steps">${(p.steps || []).map((s) => `<li>${esc(stepName(s))}</li>`).join("")}</ol></td>
+      <td class="act"><button type="button" data-edit>${esc(t("plan.edit"))}</button> <button type="button" class="ghost" data-archive>${esc(t("admin.archive"))}</button></td></tr>`).join("")
+      || `<tr><td colspan="5" class="muted">${esc(t("plan.none"))}</td></tr>`;
+  };
+  box.querySelector("tbody").addEventListener("click", async (ev) => {
+    const b = ev.target.closest("button");
+    if (!b) return;
+    const id = Number(b.closest("tr").dataset.plan);
+    if (b.hasAttribute("data-archive")) {
+      if (!confirm(t("plan.confirm_archive"))) return;
+      const r = await api(`/api/action-plans/${id}/archive`, { method: "POST" });
+      if (!r.ok) toast(errorText(r), true);
+      load();
+      return;
+    }
+    const p = plans.find((x) => x.id === id);
+    editing = id;
+    form.elements.match.value = p.match;
+    form.elements.account_id.value = p.account_id ?? "";
+    form.elements.zone.value = p.zone ?? "";
+    form.elements.priority.value = p.priority ?? "";
+    for (const cb of form.querySelectorAll("input[name=steps]")) cb.checked = (p.steps || []).includes(cb.value);
+    $("#plan-form-title").textContent = `${t("plan.edit")} #${id}`;
+    form.scrollIntoView({ block: "center" });
+  });
+  form.addEventListener("reset", () => { editing = null; $("#plan-form-title").textContent = t("plan.new"); });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const num = (k) => (String(f.get(k) || "").trim() ? Number(f.get(k)) : null);
+    // Steps keep the order the catalogue lists them in (the checklist order).
+    const body = { match: String(f.get("match")).trim(), account_id: num("account_id"), zone: String(f.get("zone") || "").trim() || null,
+      priority: num("priority"), steps: f.getAll("steps").map(String) };
+    const r = await api("/api/action-plans", { method: "POST", body });
+    if (!r.ok) { toast(errorText(r), true); return; }
+    if (editing !== null) await api(`/api/action-plans/${editing}/archive`, { method: "POST" });
+    toast(t("admin.saved"));
+    form.reset();
+    load();
+  });
+  load();
+}
+
+function initReceivers() {
+  const keys = $("#rx-keys tbody");
+  const eps = $("#rx-endpoints tbody");
+  const load = async () => {
+    const [k, e] = await Promise.all([api("/api/receivers/dc09-keys"), api("/api/receivers")]);
+    // The API never returns a key: the fingerprint tells keys apart, shortened further here.
+    keys.innerHTML = k.ok ? itemsOf(k.data).map((x) => `<tr data-key="${x.id}"><td class="mono"><b>${esc(x.account === "*" ? t("rx.default_key") : x.account)}</b></td>
+      <td>${esc(x.receiver || t("rx.any"))}</td><td class="mono masked">•••• ${esc(String(x.fingerprint ?? "").slice(0, 8))} <span class="muted">${esc(x.kind)} · ${esc(x.bits)} bit</span></td>
+      <td>${esc(x.note ?? "")}</td><td class="act"><button type="button" class="ghost" data-archive-key>${esc(t("admin.archive"))}</button></td></tr>`).join("")
+      || `<tr><td colspan="5" class="muted">${esc(t("rx.no_keys"))}</td></tr>` : `<tr><td colspan="5">${esc(errorText(k))}</td></tr>`;
+    eps.innerHTML = e.ok ? itemsOf(e.data).map((x) => `<tr data-endpoint="${x.id ?? ""}"><td><b>${esc(x.name)}</b></td><td>${esc(x.kind)} · ${esc(x.transport)}</td>
+      <td class="mono">${esc(x.device || `${x.host || "*"}:${x.port ?? ""}`)}</td>
+      <td>${x.enabled ? `<span class="ok">${esc(t("rx.on"))}</span>` : `<span class="warn">${esc(t("rx.off"))}</span>`}</td>
+      <td class="muted">${esc(t(x.source === "settings" ? "rx.from_settings" : "rx.from_db"))}</td>
+      <td class="act">${x.id ? `<button type="button" data-toggle="${x.enabled ? "0" : "1"}">${esc(t(x.enabled ? "rx.disable" : "rx.enable"))}</button>
+        <button type="button" class="ghost" data-archive-endpoint>${esc(t("admin.archive"))}</button>` : ""}</td></tr>`).join("")
+      : `<tr><td colspan="6">${esc(errorText(e))}</td></tr>`;
+  };
+  $("#receivers").addEventListener("click", async (ev) => {
+    const b = ev.target.closest("button");
+    if (!b) return;
+    let r = null;
+    if (b.hasAttribute("data-archive-key")) {
+      if (!confirm(t("rx.confirm_archive_key"))) return;
+      r = await api(`/api/receivers/dc09-keys/${b.closest("tr").dataset.key}`, { method: "DELETE" });
+    } else if (b.dataset.toggle) {
+      r = await api(`/api/receivers/${b.closest("tr").dataset.endpoint}`, { method: "PATCH", body: { enabled: b.dataset.toggle === "1" } });
+    } else if (b.hasAttribute("data-archive-endpoint")) {
+      if (!confirm(t("rx.confirm_archive_endpoint"))) return;
+      r = await api(`/api/receivers/${b.closest("tr").dataset.endpoint}`, { method: "DELETE" });
+    }
+    if (r && !r.ok) toast(errorText(r), true);
+    load();
+  });
+  $("#rx-key-new").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = formJson(ev.target);
+    const r = await api("/api/receivers/dc09-keys", { method: "POST", body: { receiver: "", ...body } });
+    toast(r.ok ? t("admin.saved") : errorText(r), !r.ok);
+    if (r.ok) ev.target.reset();
+    load();
+  });
+  $("#rx-endpoint-new").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = formJson(ev.target);
+    if (body.port !== undefined) body.port = Number(body.port);
+    const r = await api("/api/receivers", { method: "POST", body });
+    toast(r.ok ? t("admin.saved") : errorText(r), !r.ok);
+    if (r.ok) ev.target.reset();
+    load();
+  });
+  load();
 }
 
 // ---- reports (supervisor): charts with Chart.js and CSV export of the same figures -------------
 
+function csvText(rows) {
+  return rows.map((r) => r.map((v) => `"${String(v ?? "").replaceAll('"', '""')}"`).join(",")).join("\r\n");
+}
+
 function csvDownload(name, rows) {
-  const text = rows.map((r) => r.map((v) => `"${String(v ?? "").replaceAll('"', '""')}"`).join(",")).join("\r\n");
   const a = document.createElement("a");
-  a.href = URL.createObjectURL(new Blob(["\ufeff" + text], { type: "text/csv;charset=utf-8" }));
+  a.href = URL.createObjectURL(new Blob(["\ufeff" + csvText(rows)], { type: "text/csv;charset=utf-8" }));
   a.download = name;
+  document.body.append(a);
   a.click();
+  a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
-function initReports() {
-  const since = new Date(Date.now() - 7 * 86400e3).toISOString();
-  const reports = [
-    { id: "calls-hour", url: `/api/stats/calls?group=interval&interval=3600&since=${encodeURIComponent(since)}`, type: "bar",
-      rows: (d) => Object.entries(d.groups || {}).map(([k, v]) => [k, v.offered ?? v.calls ?? v.total ?? 0, v.service_level ?? ""]),
-      head: ["hour", "calls", "service_level"] },
-    { id: "aht-agent", url: `/api/stats/calls?group=agent&since=${encodeURIComponent(since)}`, type: "bar",
-      rows: (d) => Object.entries(d.groups || {}).map(([k, v]) => [k, v.aht_seconds ?? v.aht ?? 0, v.answered ?? ""]),
-      head: ["agent", "aht_seconds", "answered"] },
-    { id: "false-account", url: "/api/alarm-stats/false-alarms?by=account&days=30", type: "bar",
-      rows: (d) => itemsOf(d).map((r) => [r.account_number ?? r.key ?? r.account_id, r.count ?? r.false_alarms ?? 0]),
-      head: ["account", "false_alarms"] },
-    { id: "false-model", url: "/api/alarm-stats/false-alarms?by=device_model&days=30", type: "bar",
-      rows: (d) => itemsOf(d).map((r) => [r.device_model ?? r.key ?? "", r.count ?? r.false_alarms ?? 0]),
-      head: ["device_model", "false_alarms"] },
-    { id: "handling", url: "/api/alarm-stats/handling", type: "bar",
-      rows: (d) => Object.entries(d).filter(([, v]) => typeof v === "number" || (v && typeof v === "object" && "p50" in v))
-        .map(([k, v]) => [k, typeof v === "number" ? v : v.p50]),
-      head: ["measure", "seconds"] },
+const CHART_COLOURS = ["#4c9aff", "#3ecf8e", "#ff9f43", "#ff5b5b", "#b18cff", "#f5d547", "#5ad1d1", "#8e9aaa"];
+const pctOf = (v) => (v === null || v === undefined ? null : Math.round(Number(v) * 1000) / 10);
+const round1 = (v) => (v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10);
+
+function hourLabel(iso, days) {
+  const d = new Date(iso);
+  if (!Number.isFinite(d.getTime())) return String(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  const day = `${d.getMonth() + 1}-${pad(d.getDate())}`;
+  return days <= 1 ? `${pad(d.getHours())}:00` : `${day} ${pad(d.getHours())}:00`;
+}
+
+const dayLabel = (iso) => { const d = new Date(iso); return Number.isFinite(d.getTime()) ? `${d.getMonth() + 1}-${String(d.getDate()).padStart(2, "0")}` : String(iso); };
+
+// Each report: where its figures come from, and how they become a table (head + rows, the CSV)
+// and a chart (labels + datasets). Field names are those of cti.stats and alarms.stats.
+function reportDefs(days) {
+  const since = encodeURIComponent(new Date(Date.now() - days * 86400e3).toISOString());
+  const slInterval = days <= 1 ? 3600 : 86400;
+  const accountNames = new Map();
+  return [
+    { id: "calls-hour", url: `/api/stats/calls?group=interval&interval=3600&since=${since}`, type: "bar",
+      build: (d) => {
+        const rows = Object.entries(d.groups || {}).map(([k, v]) => [k, v.offered, v.answered, v.abandoned]);
+        return { head: ["hour", "offered", "answered", "abandoned"], rows,
+          labels: rows.map((r) => hourLabel(r[0], days)),
+          datasets: [["rep.offered", 1], ["rep.answered", 2], ["rep.abandoned", 3]].map(([k, i]) => ({ label: t(k), data: rows.map((r) => r[i]) })) };
+      } },
+    { id: "sl-time", url: `/api/stats/calls?group=interval&interval=${slInterval}&since=${since}`, type: "line",
+      build: (d) => {
+        const rows = Object.entries(d.groups || {}).map(([k, v]) => [k, pctOf(v.service_level), v.offered, round1(v.asa_seconds)]);
+        const thr = d.settings?.threshold_seconds;
+        return { head: ["interval", "service_level_pct", "offered", "asa_seconds"], rows, yMax: 100,
+          labels: rows.map((r) => (slInterval === 3600 ? hourLabel(r[0], 1) : dayLabel(r[0]))),
+          datasets: [{ label: `${t("rep.sl")} (% ≤ ${thr ?? "?"} s)`, data: rows.map((r) => r[1]) }] };
+      } },
+    { id: "aht-agent", url: `/api/stats/calls?group=agent&since=${since}`, type: "bar",
+      build: (d) => {
+        const rows = Object.entries(d.groups || {}).map(([k, v]) => [k, round1(v.aht_seconds), v.answered]);
+        return { head: ["agent", "aht_seconds", "answered"], rows, labels: rows.map((r) => r[0]),
+          datasets: [{ label: t("rep.aht_s"), data: rows.map((r) => r[1]) }] };
+      } },
+    { id: "alarms-day", url: `/api/console/reports/alarms-per-day?days=${Math.max(days, 1)}`, type: "bar", stacked: true,
+      build: (d) => {
+        const by = new Map((d.items || []).map((r) => [`${r.day}|${r.class}`, r.count]));
+        const rows = (d.items || []).map((r) => [r.day, r.class, r.count]);
+        return { head: ["day", "class", "count"], rows, labels: (d.days || []).map(dayLabel),
+          datasets: (d.classes || []).map((c) => ({ label: named("class", c), data: (d.days || []).map((day) => by.get(`${day}|${c}`) || 0) })) };
+      } },
+    { id: "false-account", url: `/api/alarm-stats/false-alarms?by=account&days=${Math.max(days, 1)}`, type: "bar", horizontal: true,
+      build: async (d) => {
+        const items = itemsOf(d).filter((r) => r.false_alarms > 0).slice(0, 20);
+        await Promise.all(items.filter((r) => !accountNames.has(r.account_id)).map(async (r) => {
+          const a = await api(`/api/accounts/${r.account_id}`);
+          accountNames.set(r.account_id, a.ok ? `${a.data.number} ${a.data.name}` : `#${r.account_id}`);
+        }));
+        const rows = items.map((r) => [accountNames.get(r.account_id), r.false_alarms, r.alarms, pctOf(r.rate)]);
+        return { head: ["account", "false_alarms", "alarms", "false_rate_pct"], rows, labels: rows.map((r) => r[0]),
+          datasets: [{ label: t("rep.false_alarms"), data: rows.map((r) => r[1]) }] };
+      } },
+    { id: "false-model", url: `/api/alarm-stats/false-alarms?by=device_model&days=${Math.max(days, 1)}`, type: "bar", horizontal: true,
+      build: (d) => {
+        const rows = itemsOf(d).filter((r) => r.false_alarms > 0).slice(0, 20).map((r) => [r.device_model, r.false_alarms, r.alarms, pctOf(r.rate)]);
+        return { head: ["device_model", "false_alarms", "alarms", "false_rate_pct"], rows, labels: rows.map((r) => r[0]),
+          datasets: [{ label: t("rep.false_alarms"), data: rows.map((r) => r[1]) }] };
+      } },
+    { id: "handling", url: `/api/alarm-stats/handling?since=${since}`, type: "bar",
+      build: (d) => {
+        const steps = ["shown", "taken", "first_call", "dispatched", "closed"];
+        const rows = d.incidents ? steps.map((s) => [s, d[`to_${s}_s`]]).filter((r) => r[1] !== null && r[1] !== undefined) : [];
+        return { head: ["received_to", "mean_seconds"], rows, note: `${t("rep.incidents")}: ${d.incidents ?? 0}`,
+          labels: rows.map((r) => `${t("timer.received")} → ${t(`timer.${r[0]}`)}`),
+          datasets: [{ label: t("rep.mean_s"), data: rows.map((r) => r[1]) }] };
+      } },
   ];
-  for (const rep of reports) {
-    const section = $(`#rep-${rep.id}`);
-    api(rep.url).then((r) => {
-      const state = section.querySelector(".state");
-      if (!r.ok) { state.textContent = t(r.status === 503 ? "rep.no_cti" : "common.unavailable"); return; }
-      const rows = rep.rows(r.data);
-      state.textContent = rows.length ? "" : t("rep.no_data");
-      section.querySelector("button.csv").disabled = false;
-      section.querySelector("button.csv").addEventListener("click", () => csvDownload(`${rep.id}.csv`, [rep.head, ...rows]));
-      section.querySelector("tbody").innerHTML = rows.map((row) => `<tr>${row.map((v) => `<td>${esc(typeof v === "number" ? Math.round(v * 100) / 100 : v)}</td>`).join("")}</tr>`).join("");
-      if (rows.length && window.Chart) {
-        new window.Chart(section.querySelector("canvas"), { type: rep.type,
-          data: { labels: rows.map((x) => x[0]), datasets: [{ label: rep.head[1], data: rows.map((x) => Number(x[1]) || 0), backgroundColor: "#4c9aff" }] },
-          options: { animation: false, plugins: { legend: { labels: { color: "#eef2f6" } } },
-            scales: { x: { ticks: { color: "#a3b1c0" } }, y: { ticks: { color: "#a3b1c0" }, beginAtZero: true } } } });
-      }
-    });
+}
+
+const charts = new Map();
+
+async function drawReport(rep) {
+  const section = $(`#rep-${rep.id}`);
+  const state = section.querySelector(".state");
+  const csv = section.querySelector("button.csv");
+  section.dataset.state = "loading";
+  state.textContent = t("common.loading");
+  const r = await api(rep.url);
+  charts.get(rep.id)?.destroy();
+  charts.delete(rep.id);
+  if (!r.ok) {
+    state.textContent = t(r.status === 503 ? "rep.no_cti" : r.missing ? "common.unavailable" : "common.failed");
+    section.dataset.state = "error";
+    csv.disabled = true;
+    return;
   }
+  const out = await rep.build(r.data);
+  section.dataset.state = out.rows.length ? "ready" : "empty";
+  section.dataset.rows = String(out.rows.length);
+  state.textContent = [out.rows.length ? "" : t("rep.no_data"), out.note || ""].filter(Boolean).join(" · ");
+  csv.disabled = !out.rows.length;
+  csv.onclick = () => csvDownload(`${rep.id}.csv`, [out.head, ...out.rows]);
+  section.querySelector("thead").innerHTML = `<tr>${out.head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>`;
+  section.querySelector("tbody").innerHTML = out.rows.map((row) => `<tr>${row.map((v) => `<td>${esc(v ?? "–")}</td>`).join("")}</tr>`).join("");
+  section.querySelector(".chart-box").hidden = !out.rows.length;
+  if (!out.rows.length || !window.Chart) return;
+  const grid = { color: "#2a3645" };
+  const ticks = { color: "#c6d1dc" };
+  const chart = new window.Chart(section.querySelector("canvas"), {
+    type: rep.type,
+    data: { labels: out.labels, datasets: out.datasets.map((ds, i) => ({ ...ds, backgroundColor: CHART_COLOURS[i % CHART_COLOURS.length],
+      borderColor: CHART_COLOURS[i % CHART_COLOURS.length], spanGaps: true, tension: 0.2 })) },
+    options: { animation: false, maintainAspectRatio: false, indexAxis: rep.horizontal ? "y" : "x",
+      plugins: { legend: { display: out.datasets.length > 1 || rep.type === "line", labels: { color: "#eef2f6" } } },
+      scales: { x: { stacked: Boolean(rep.stacked), ticks, grid }, y: { stacked: Boolean(rep.stacked), ticks, grid, beginAtZero: true, ...(out.yMax ? { max: out.yMax } : {}) } } },
+  });
+  charts.set(rep.id, chart);
+}
+
+function initReports() {
+  const range = $("#report-range");
+  const draw = () => Promise.all(reportDefs(Number(range.elements.days.value)).map(drawReport));
+  range.addEventListener("change", draw);
+  $("#report-print").addEventListener("click", () => window.print());
+  draw();
+  initMonthly();
+  window.vigil = { ...(window.vigil || {}), reports: { draw } };
+}
+
+// The monthly subscriber summary: one account and month, as the subscriber's report says it.
+function initMonthly() {
+  const form = $("#monthly-form");
+  const sheet = $("#monthly-sheet");
+  const section = $("#rep-monthly");
+  const list = $("#monthly-accounts");
+  const found = new Map();
+  const now = new Date();
+  form.elements.month.value = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}`;
+  const search = async () => {
+    const q = form.elements.account.value.trim();
+    const r = await api(`/api/accounts?limit=20${q ? `&q=${encodeURIComponent(q)}` : ""}`);
+    if (!r.ok) return;
+    list.innerHTML = itemsOf(r.data).map((a) => {
+      const label = `${a.number} ${a.name}`;
+      found.set(label, a);
+      found.set(String(a.number), a);
+      return `<option value="${esc(label)}"></option>`;
+    }).join("");
+  };
+  form.elements.account.addEventListener("input", search);
+  search();
+  const FIELDS = ["alarms", "false_alarms", "real_alarms", "troubles", "openings", "closings", "tests", "signals"];
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const text = form.elements.account.value.trim();
+    if (!found.has(text)) await search();
+    const acct = found.get(text) || found.get(text.split(" ")[0]);
+    const state = section.querySelector(".state");
+    if (!acct) { state.textContent = t("rep.pick_account"); return; }
+    const month = form.elements.month.value;
+    const r = await api(`/api/alarm-stats/summary/${acct.id}?month=${encodeURIComponent(month)}`);
+    if (!r.ok) { state.textContent = errorText(r); section.dataset.state = "error"; return; }
+    const d = r.data;
+    const kinds = Object.entries(d.incidents_by_kind || {});
+    const rows = [...FIELDS.map((f) => [f, d[f]]), ...kinds.map(([k, n]) => [`kind:${k}`, n])];
+    state.textContent = "";
+    section.dataset.state = "ready";
+    sheet.innerHTML = `<h3>${esc(acct.number)} ${esc(acct.name)} · ${esc(month)}</h3>
+      <div class="tiles">${FIELDS.map((f) => `<div class="tile"><span class="k">${esc(t(`month.${f}`))}</span><b data-field="${f}">${esc(d[f])}</b></div>`).join("")}</div>
+      ${kinds.length ? `<table class="grid small"><thead><tr><th>${esc(t("rep.class"))}</th><th>${esc(t("rep.count"))}</th></tr></thead>
+        <tbody>${kinds.map(([k, n]) => `<tr><td>${esc(named("class", k))}</td><td>${esc(n)}</td></tr>`).join("")}</tbody></table>` : ""}`;
+    const csv = section.querySelector("button.csv");
+    csv.disabled = false;
+    csv.onclick = () => csvDownload(`monthly-${acct.number}-${month}.csv`, [["measure", "value"], ["account", acct.number], ["month", month], ...rows]);
+    $("#monthly-print").disabled = false;
+  });
+  $("#monthly-print").addEventListener("click", () => {
+    document.body.dataset.print = "monthly";
+    window.print();
+    setTimeout(() => { delete document.body.dataset.print; }, 500);
+  });
 }
 
 // ---- admin extras: disaster mode and the blacklist ---------------------------------------------

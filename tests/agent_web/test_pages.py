@@ -90,3 +90,43 @@ async def test_console_helpers_and_pages_refuse_the_roles_they_should(
     assert (await boss.delete("/api/console/blacklist",
                               params={"number": "13800000009"})).status_code == 200
     assert (await boss.get("/api/console/blacklist")).json()["items"] == []
+
+
+async def test_admin_and_report_routes_refuse_the_wrong_role(login: LoginFactory) -> None:
+    agent = await login("agent", extension="1001")
+    boss = await login("supervisor")
+    admin = await login("admin")
+    for path in ("/admin",):
+        assert (await agent.get(path)).status_code == 403
+        assert (await boss.get(path)).status_code == 403
+        assert (await admin.get(path)).status_code == 200
+    assert (await agent.get("/reports")).status_code == 403
+    assert (await boss.get("/reports")).status_code == 200
+
+    # the backing admin APIs the page uses
+    new_user = {"username": "x1", "password": "long-enough", "role": "agent"}
+    plan = {"match": "fire", "steps": ["call_list"]}
+    key = {"account": "1234", "kind": "hex", "value": "00112233445566778899AABBCCDDEEFF"}
+    for who in (agent, boss):
+        assert (await who.post("/api/users", json=new_user)).status_code == 403
+        assert (await who.patch("/api/users/1", json={"role": "admin"})).status_code == 403
+        assert (await who.post("/api/users/1/archive")).status_code == 403
+        assert (await who.post("/api/action-plans", json=plan)).status_code == 403
+        assert (await who.get("/api/receivers/dc09-keys")).status_code == 403
+        assert (await who.post("/api/receivers/dc09-keys", json=key)).status_code == 403
+        assert (await who.get("/api/receivers")).status_code == 403
+    assert (await admin.post("/api/users", json=new_user)).status_code == 201
+    assert (await admin.post("/api/action-plans", json=plan)).status_code == 201
+    assert (await admin.post("/api/receivers/dc09-keys", json=key)).status_code == 201
+    # supervisors' reports; not agents'
+    for path in ("/api/console/reports/alarms-per-day",
+                 "/api/stats/calls", "/api/alarm-stats/false-alarms", "/api/alarm-stats/handling"):
+        assert (await agent.get(path)).status_code == 403, path
+    assert (await boss.get("/api/console/reports/alarms-per-day")).status_code == 200
+    # the transfer picker is the agent's own; without a CTI the transfer itself is refused
+    r = await agent.get("/api/console/transfer-targets")
+    assert r.status_code == 200 and r.json()["cti"] is False
+    assert {q["name"] for q in r.json()["queues"]} >= {"support", "emergency"}
+    r = await agent.post("/api/console/phone/transfer", json={"kind": "queue",
+                                                              "target": "support"})
+    assert r.status_code == 503

@@ -160,3 +160,82 @@ def test_wallboard_numbers_follow_calls_arriving_and_answered(context: Any,
         until_tile(page, "support", 0, "1")  # the answered caller left the queue
         until_tile(page, "support", 5, "0")  # and the agent is busy
         shot(page, "answered")
+
+
+def ringing_calls(server: LiveServer) -> list[Any]:
+    async def read() -> list[Any]:
+        return list(server.sim.engine.phones.ringing())
+    result: list[Any] = server.call(read())
+    return result
+
+
+def test_transfer_to_an_agent_picked_from_the_list_and_park_shows_the_space(
+        context: Any, telephony_server: LiveServer, shot: Any) -> None:
+    with httpx.Client(base_url=telephony_server.url,
+                      headers={"Cookie": session_cookie(telephony_server, "agent1")}) as c:
+        r = c.post("/api/cti/login", json={"queues": ["emergency"]})  # 1001, not on support
+        assert r.status_code == 200, r.text
+    page = context.new_page()
+    log_in(page, "agent2")
+    page.wait_for_selector("#phone[data-mode=pbxsim]")
+    join_queues(page)
+
+    number, _ = premises_phone(telephony_server)
+    telephony_server.place_call(number)
+    page.wait_for_selector("#call-line[data-state=ringing]")
+    page.click("button[data-action=answer]")
+    page.wait_for_selector("#call-line[data-state=connected]")
+    picker = page.locator("#transfer-target")
+    page.wait_for_selector("#transfer-target option[value='agent:1001']", state="attached")
+    options = picker.locator("option").all_inner_texts()
+    assert any("1001" in o for o in options)  # the other agent, with extension and state
+    assert "queue:support" in [o.get_attribute("value") for o in picker.locator("option").all()]
+    assert page.locator("#transfer-target option[value='agent:1002']").count() == 0  # not me
+    # the caller goes to the emergency queue, where only 1001 is: 1001's phone rings
+    picker.select_option("queue:emergency")
+    shot(page, "transfer-picker")
+    page.click("#transfer-form button[value=blind]")
+    for _ in range(100):
+        if telephony_server.ringing() == ["1001"]:
+            break
+        page.wait_for_timeout(50)
+    assert [r.exten for r in ringing_calls(telephony_server)] == ["1001"]
+    page.wait_for_selector("#call-line[data-state=idle]")
+
+    # a second caller: answered, then held (parked): the panel shows the space to retrieve
+    page.wait_for_selector("#agent-state:is([data-state=ready], [data-state=wrapup])")
+    telephony_server.place_call("+8613900000077")
+    page.wait_for_selector("#call-line[data-state=ringing]", timeout=15_000)
+    page.click("button[data-action=answer]")
+    page.wait_for_selector("#call-line[data-state=connected]")
+    page.click("button[data-action=hold]")
+    page.wait_for_selector("#parked:not([hidden]) #parked-list button[data-space]")
+    space = page.get_attribute("#parked-list button[data-space]", "data-space")
+    assert space and space.isdigit()
+    assert "+8613900000077" in page.inner_text("#parked-list") or "13900000077" in \
+        page.inner_text("#parked-list")
+    shot(page, "parked")
+    page.click("#parked-list button[data-space]")
+    for _ in range(100):
+        if "1002" in telephony_server.ringing():
+            break
+        page.wait_for_timeout(50)
+    assert "1002" in telephony_server.ringing()  # retrieving rings my phone with the caller
+
+
+def test_admin_sees_the_queues_and_who_is_in_them(context: Any,
+                                                  telephony_server: LiveServer,
+                                                  shot: Any) -> None:
+    with httpx.Client(base_url=telephony_server.url,
+                      headers={"Cookie": session_cookie(telephony_server, "agent2")}) as c:
+        assert c.post("/api/cti/login", json={"queues": ["support"]}).status_code == 200
+    page = context.new_page()
+    log_in(page, "admin")
+    page.goto("/admin")
+    row = page.locator("#queues tr[data-queue=support]")
+    row.wait_for()
+    page.wait_for_function("() => document.querySelector('#queues tr[data-queue=support]')"
+                           ".textContent.includes('Alice Chen')")
+    assert "4000" in row.inner_text()  # the line that reaches it
+    assert "Alice Chen" not in page.inner_text("#queues tr[data-queue=emergency]")
+    shot(page, "admin-queues")

@@ -71,3 +71,11 @@ async def test_import_queue_log_stores_once(db_url: str, services: Any, captures
         rows, total = await list_records(s, CallFilter(outcome="transferred_blind"))
     assert total == 1 and rows[0].source == "queue_log"
     assert rows[0].data["transfer"]["to"] == "1002"
+
+
+async def test_roles_are_checked_before_telling_whether_the_cti_runs(login: Any) -> None:
+    agent = await login("agent")
+    assert (await agent.get("/api/cti/agents")).status_code == 403
+    assert (await agent.get("/api/cti/queues")).status_code == 403
+    sup = await login("supervisor")
+    assert (await sup.get("/api/cti/agents")).status_code == 503  # no CTI in this test app
