@@ -140,3 +140,18 @@ def sound_file(name: str, lang: Lang) -> str:
     """The file name Asterisk is asked to play (relative to its sounds directory)."""
     prompt(name)
     return f"{SOUND_DIR}/{lang}/{name}"
+
+
+def played_seconds(sound: str) -> float | None:
+    """How long Asterisk plays ``sound`` (as the IVR names it, ``vigil/<lang>/<prompt>``): the
+    catalogue's rendered duration; a digit 0.6 s; any other sound 1 s; None for an unknown
+    prompt. pbxsim plays prompts for these durations, so the demo and tests take real time."""
+    parts = sound.split("/")
+    if len(parts) == 3 and parts[0] == SOUND_DIR:
+        try:
+            return prompt(parts[2]).seconds(parts[1])  # type: ignore[arg-type]
+        except KeyError:
+            return None
+    if sound.startswith("digits/"):
+        return 0.6
+    return 1.0

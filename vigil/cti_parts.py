@@ -94,6 +94,9 @@ async def run_demo_telephony(services: Services) -> None:
     try:
         sim = await asyncio.wait_for(asyncio.shield(ready), 10)
         services.extra["pbxsim"] = sim
+        from ivr.prompts import played_seconds
+
+        sim.engine.prompt_duration = played_seconds  # prompts take as long as they really do
         numbers = await subscriber_numbers(services) or [("+8613800000001", "Zhang Wei")]
         install_callers(sim.engine)
         traffic = TrafficGenerator(sim.engine, TrafficProfile(

@@ -39,17 +39,7 @@ def vigil_dialplan(agi_port: int) -> Dialplan:
     return dp
 
 
-def prompt_seconds(name: str) -> float | None:
-    """How long Asterisk plays a sound: the catalogue's rendered durations for ``vigil/…``."""
-    parts = name.split("/")
-    if len(parts) == 3 and parts[0] == prompts.SOUND_DIR:
-        try:
-            return prompts.prompt(parts[2]).seconds(parts[1])  # type: ignore[arg-type]
-        except KeyError:
-            return None
-    if name.startswith("digits/"):
-        return 0.6
-    return 1.0
+prompt_seconds = prompts.played_seconds
 
 
 @dataclass

@@ -23,3 +23,13 @@ def test_channel_variables_are_the_dialplans() -> None:
     assert queue_entry.VAR_ACCOUNT_ID == refs.VAR_ACCOUNT_ID
     assert queue_entry.VAR_IVR_PATH == refs.VAR_IVR_PATH
     assert (queue_entry.INHERIT + refs.VAR_ACCOUNT_ID).startswith(refs.KEPT_VARSET_PREFIXES)
+
+
+def test_pbxsim_plays_prompts_for_their_rendered_durations() -> None:
+    from ivr.prompts import CATALOGUE, played_seconds, sound_file
+
+    name, p = next(iter(CATALOGUE.items()))
+    assert played_seconds(sound_file(name, "en")) == p.en_seconds
+    assert played_seconds(sound_file(name, "zh-CN")) == p.zh_seconds
+    assert played_seconds("vigil/en/no-such-prompt") is None
+    assert played_seconds("digits/7") == 0.6
