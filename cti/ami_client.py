@@ -24,7 +24,6 @@ inside the running loop only (its actions create futures on construction).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -125,6 +124,24 @@ class _Manager(Manager):  # type: ignore[misc]
         self._on_lost(self, exc)
 
 
+async def cancel_and_wait(tasks: list[asyncio.Task[Any]], within: float = 10.0) -> None:
+    """Cancel ``tasks`` and wait until they are done, cancelling again while any is left:
+    on Python 3.11 ``wait_for`` can swallow a cancellation that races with its result, and
+    a shutdown must never hang on that."""
+    pending = {t for t in tasks if not t.done()}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while pending and loop.time() < deadline:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved, so asyncio does not log it as never retrieved
+    if pending:
+        log.error("AMI tasks did not stop: %s", [t.get_name() for t in pending])
+
+
 class AmiClient:
     """A supervised AMI connection feeding a :class:`CtiModel`; see the module docstring."""
 
@@ -162,11 +179,7 @@ class AmiClient:
 
     async def stop(self) -> None:
         self._running = False
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         self._close_manager("stopped")
         self._set_state("stopped")
@@ -343,10 +356,7 @@ class AmiClient:
                 if task is ping_task:
                     task.result()
         finally:
-            for task in (ping_task, lost_task):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_and_wait([ping_task, lost_task])
 
     async def _ping_loop(self) -> None:
         s = self.settings

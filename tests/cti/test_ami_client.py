@@ -210,3 +210,21 @@ async def test_state_after_resync_equals_state_before_the_drop(
     record = await ended.get(within=1)
     assert (record.data["call_id"], record.data["resynced"]) == ("9.9", True)
     assert ended.get_nowait() is None
+
+
+async def test_stopping_never_hangs_on_a_task_that_swallows_its_cancellation() -> None:
+    from cti.ami_client import cancel_and_wait
+
+    swallowed = []
+
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            swallowed.append(1)  # as a racing wait_for can on Python 3.11
+        await asyncio.sleep(3600)
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    await cancel_and_wait([task], within=5)
+    assert task.cancelled() and swallowed == [1]
