@@ -419,6 +419,17 @@ async def handling_times(session: AsyncSession = Depends(db_session),
     return await stats.handling_times(session, since)
 
 
+@router.get("/alarm-stats/taken-within")
+async def taken_within(request: Request, session: AsyncSession = Depends(db_session),
+                       _: User = Depends(supervisor), since: datetime | None = None,
+                       ) -> dict[str, Any]:
+    """Share of today's operator incidents (UTC midnight unless ``since``) taken within 30 s
+    and 60 s: the wallboard's alarm-side service level."""
+    now = get_services(request).clock.now()
+    start = since or now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return await stats.taken_within(session, now, start)
+
+
 # --- center and account switches ------------------------------------------------------------
 
 

@@ -211,3 +211,24 @@ async def incidents_per_day(session: AsyncSession, since: datetime) -> dict[tupl
         key = (opened_at.date().isoformat(), str(kind))
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+async def taken_within(session: AsyncSession, now: datetime, since: datetime,
+                       thresholds: tuple[int, ...] = (30, 60)) -> dict[str, Any]:
+    """Share of the operator incidents opened since ``since`` that an operator took within each
+    threshold (seconds). An incident still untaken counts as a miss once it is older than the
+    threshold and is left out before that, so the share does not jump while one waits."""
+    rows = (await session.execute(select(Incident.opened_at, Incident.taken_at).where(
+        Incident.opened_at >= since, Incident.desk == "operator"))).all()
+    out: dict[str, Any] = {"opened": len(rows)}
+    for limit in thresholds:
+        hits = judged = 0
+        for opened_at, taken_at in rows:
+            if taken_at is not None and (taken_at - opened_at).total_seconds() <= limit:
+                hits += 1
+                judged += 1
+            elif (now - opened_at).total_seconds() > limit:
+                judged += 1
+        out[f"within_{limit}s"] = round(hits / judged, 4) if judged else None
+        out[f"judged_{limit}s"] = judged
+    return out

@@ -1145,11 +1145,14 @@ function initWallboard() {
     box.innerHTML = [...queues.values()].map((q) => `<div class="queue-card"><h3>${esc(q.name ?? q.queue)}</h3>
       <div class="tiles">
         <div class="tile"><span class="k">${esc(t("wall.waiting"))}</span><b>${esc(q.waiting ?? q.callers ?? 0)}</b></div>
-        <div class="tile"><span class="k">${esc(t("wall.longest"))}</span><b>${duration(Number(q.longest_wait ?? 0))}</b></div>
+        <div class="tile"><span class="k">${esc(t("wall.longest"))}</span><b data-wait="${esc(Number(q.longest_wait ?? 0))}" data-at="${esc(q.at ?? Date.now())}" data-waiting="${esc(q.waiting ?? q.callers ?? 0)}">${duration(Number(q.longest_wait ?? 0))}</b></div>
         <div class="tile"><span class="k">${esc(t("wall.sl"))}</span><b>${pct(q.service_level)}</b></div>
         <div class="tile"><span class="k">${esc(t("wall.asa"))}</span><b>${duration(Number(q.asa ?? NaN))}</b></div>
         <div class="tile"><span class="k">${esc(t("wall.abandon"))}</span><b>${pct(q.abandon_rate)}</b></div>
         <div class="tile"><span class="k">${esc(t("wall.agents_free"))}</span><b>${esc(q.agents_ready ?? q.available ?? "–")}</b></div>
+        <div class="tile"><span class="k">${esc(t("wall.agents_busy"))}</span><b>${esc(q.agents_busy ?? "–")}</b></div>
+        <div class="tile"><span class="k">${esc(t("wall.agents_paused"))}</span><b>${esc(q.agents_paused ?? "–")}</b></div>
+        <div class="tile"><span class="k">${esc(t("wall.agents_wrapup"))}</span><b>${esc(q.agents_wrapup ?? "–")}</b></div>
       </div></div>`).join("");
   };
   incidents.onChange(renderAlarms);
@@ -1157,13 +1160,30 @@ function initWallboard() {
   live.snapshot(async () => {
     const r = await api("/api/queues/live");
     queues.clear();
-    if (r.ok) for (const q of itemsOf(r.data)) queues.set(q.name ?? q.queue, q);
+    if (r.ok) for (const q of itemsOf(r.data)) queues.set(q.name ?? q.queue, { ...q, at: Date.now() });
     renderQueues();
   });
+  // The longest wait keeps counting between events while callers wait.
+  setInterval(() => {
+    for (const b of document.querySelectorAll("#queue-tiles b[data-wait]")) {
+      const waiting = Number(b.dataset.waiting) > 0;
+      const secs = Number(b.dataset.wait) + (waiting ? (Date.now() - Number(b.dataset.at)) / 1000 : 0);
+      b.textContent = duration(secs);
+    }
+  }, 1000);
+  // Today's share of incidents taken within 30 s and 60 s.
+  const renderTaken = async () => {
+    const r = await api("/api/alarm-stats/taken-within");
+    if (!r.ok) return;
+    $("#wb-taken-30").textContent = pct(r.data.within_30s);
+    $("#wb-taken-60").textContent = pct(r.data.within_60s);
+  };
+  renderTaken();
+  setInterval(renderTaken, 15000);
   live.on((topic, data) => {
     if ((topic.startsWith("queue.") || topic.startsWith("wallboard.")) && (data.queue || data.name)) {
       const key = data.name ?? data.queue;
-      queues.set(key, { ...(queues.get(key) || {}), ...data });
+      queues.set(key, { ...(queues.get(key) || {}), ...data, at: Date.now() });
       renderQueues();
     }
   });

@@ -154,11 +154,17 @@ def test_wallboard_numbers_follow_calls_arriving_and_answered(context: Any,
         telephony_server.place_call(number, talk=60)
         telephony_server.place_call("+8613900000099", talk=60)  # a second caller waits
         until_tile(page, "support", 0, "2")
+        # the longest wait keeps counting while the callers wait, without new events
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('.queue-card')]
+                 .find((c) => c.querySelector('h3')?.textContent === 'support')
+                 ?.querySelectorAll('.tile b')[1]?.textContent !== '0:00'""", timeout=5000)
         shot(page, "callers-waiting")
         r = c.post("/api/console/phone/answer", json={})
         assert r.status_code == 200, r.text
         until_tile(page, "support", 0, "1")  # the answered caller left the queue
         until_tile(page, "support", 5, "0")  # and the agent is busy
+        until_tile(page, "support", 6, "1")  # counted among agents on a call
         shot(page, "answered")
 
 

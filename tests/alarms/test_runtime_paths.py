@@ -215,3 +215,28 @@ async def test_signals_of_crm_accounts_on_a_receiver_without_prefix_are_not_unkn
         rows = (await s.execute(select(Incident).order_by(Incident.id))).scalars().all()
     assert [(r.kind, r.account_id, r.account_key) for r in rows] == [
         ("burglary", aid, f"id:{aid}"), ("unknown_account", None, "unknown:0166")]
+
+
+async def test_share_of_incidents_taken_within_30_and_60_seconds_today(
+        services: Services, engine: AlarmEngine, directory: FakeDirectory, clock: FakeClock,
+        login: LoginFactory) -> None:
+    uid = await ensure_user(services, "bea", "agent")
+    bea = Actor("bea", uid)
+    for taken_after in (20, 45, 90):
+        iid = await open_incident(engine, directory, clock, number=f"7{taken_after}")
+        clock.advance(taken_after)
+        async with services.db.transaction() as s:
+            await incidents.take(s, clock, bea, iid, Outbox())
+    await open_incident(engine, directory, clock, number="7999")  # waiting 0 s: not judged
+    sup = await login("supervisor")
+    r = await sup.get("/api/alarm-stats/taken-within")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["opened"] == 4
+    assert (body["judged_30s"], body["within_30s"]) == (3, round(1 / 3, 4))
+    assert (body["judged_60s"], body["within_60s"]) == (3, round(2 / 3, 4))
+    clock.advance(61)  # the waiting one is now a miss on both counts
+    body = (await sup.get("/api/alarm-stats/taken-within")).json()
+    assert (body["within_30s"], body["within_60s"]) == (0.25, 0.5)
+    agent = await login("agent")
+    assert (await agent.get("/api/alarm-stats/taken-within")).status_code == 403
