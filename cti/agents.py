@@ -38,6 +38,14 @@ class PhonePlan:
 
     context: str = "agent-phones"
     state_technology: str | None = "PJSIP"
+    #: where transfers to an extension go (None: ``context``, which Dials the phone in
+    #: asterisk-config); must ring the phone *from* the transferred caller's channel
+    transfer_context: str | None = None
+
+    @property
+    def transfer_to(self) -> str:
+        """The dialplan context a transfer to an agent's extension is sent to."""
+        return self.transfer_context or self.context
 
     def channel(self, ext: str) -> str:
         """What an Originate rings to reach the user's phone."""

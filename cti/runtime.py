@@ -29,8 +29,10 @@ from cti.verification import Verifier
 
 log = logging.getLogger(__name__)
 
-#: the phone plan of pbxsim's demo telephony (pbxsim.demo: ``Local/<ext>@phones``)
-DEMO_PHONES = PhonePlan(context="phones", state_technology=None)
+#: the phone plan of pbxsim's demo telephony (pbxsim.demo: ``Local/<ext>@phones`` is the phone
+#: itself, so transfers go to ``from-agents``, which Dials it, as asterisk-config's does)
+DEMO_PHONES = PhonePlan(context="phones", state_technology=None,
+                        transfer_context="from-agents")
 
 
 def ami_settings(services: Services) -> AmiSettings:

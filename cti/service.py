@@ -47,7 +47,7 @@ class CtiService:
         self.plan = plan
         self.outbound_context = outbound_context
         self.parking_context = parking_context
-        self.transfer_context = transfer_context or plan.context
+        self.transfer_context = transfer_context or plan.transfer_to
         self.default_queues = tuple(queues)
         self.region = region
         self.live = live

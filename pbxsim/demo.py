@@ -16,11 +16,15 @@ DEMO_QUEUES = {"support": "4000", "emergency": "4001", "billing": "4002"}
 IVR_LINE = "4100"
 AGENT_PHONES = ("1001", "1002")
 SUPERVISOR_PHONES = ("2001",)
+#: where the CTI sends blind and attended transfers to an agent (as asterisk-config's
+#: [from-agents]: agents dial each other there and the callee's phone is Dialled)
+TRANSFER_CONTEXT = "from-agents"
 
 
 def demo_dialplan(agi_url: str) -> Dialplan:
     """The lab's dialplan plus what the demo needs: a line per queue, phones that ring until
-    answered (``phones``), premises reached through the scripted trunk (``outbound``)."""
+    answered (``phones``) and dialled by
+    transfers (``from-agents``), premises reached through the scripted trunk (``outbound``)."""
     dp = lab_dialplan(agi_url)
     for queue, line in DEMO_QUEUES.items():
         dp.add("from-pstn", line, [
@@ -33,6 +37,12 @@ def demo_dialplan(agi_url: str) -> Dialplan:
         Step("Queue", '${IF($["${VIGIL_QUEUE}"=""]?emergency:${VIGIL_QUEUE})},t,,,300'),
         Step("Hangup")])
     dp.add("phones", "_XXXX", [Step("SimPhone")])
+    # ``phones`` *is* the phone (as PJSIP/<ext>); a call sent to an agent Dials it, so the
+    # caller keeps its own channel and talks to the phone once it answers. A blind transfer
+    # resumes after priority 1 (as in the blind_transfer capture), hence the NoOp first.
+    dp.add(TRANSFER_CONTEXT, "_[12]XXX", [
+        Step("NoOp", "ringing phone ${EXTEN}"), Step("Dial", "Local/${EXTEN}@phones"),
+        Step("Hangup")])
     dp.add("trunk", "_X.", [Step("SimTrunk")])
     dp.add("outbound", "_X.", [
         Step("NoOp", "verification call to ${EXTEN}"),

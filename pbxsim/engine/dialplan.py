@@ -46,10 +46,21 @@ class Dialplan:
         return self.lookup(context, exten) is not None
 
 
+_CLASS = re.compile(r"\[([0-9A-Za-z*#+-]+)\]")
+
+
 def _pattern_match(pattern: str, exten: str) -> bool:
-    rx = ""
-    for c in pattern:
+    """Asterisk's pattern letters and character classes (``[12]``, ``[0-9+]``)."""
+    rx, i = "", 0
+    while i < len(pattern):
+        cls = _CLASS.match(pattern, i)
+        if cls is not None:
+            rx += "[" + "".join(c if c == "-" else re.escape(c) for c in cls.group(1)) + "]"
+            i = cls.end()
+            continue
+        c = pattern[i]
         rx += {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}.get(c, re.escape(c))
+        i += 1
     return re.fullmatch(rx, exten) is not None
 
 

@@ -8,7 +8,8 @@ import struct
 import wave
 from typing import TYPE_CHECKING, Any
 
-from .channels import Bridge, Channel
+from .channels import UP, Bridge, Channel
+from .dialplan import APPS, Step
 
 if TYPE_CHECKING:
     from .core import Engine
@@ -24,6 +25,12 @@ class Features:
         self.park_range = range(701, 721)
         self.parkinglot = "default"
         self.recordings: dict[str, dict[str, Any]] = {}
+        # res_parking adds an extension per space to the lot's context: dialling it retrieves
+        for space in self.park_range:
+            engine.dialplan.add(self.context, str(space),
+                                [Step("ParkedCall", f"{self.parkinglot},{space}")])
+        APPS["parkedcall"] = lambda pbx, data, step: pbx.engine.features.app_parkedcall(pbx,
+                                                                                        data)
 
     # -- Park ------------------------------------------------------------------------------
     def _lot_bridge(self) -> Bridge:
@@ -125,6 +132,66 @@ class Features:
         self.engine.emit("ParkedCallTimeOut", "call,all", self.park_pairs(rec, space))
         _, ch = self._unpark(space)
         self._end(ch)
+
+    def app_parkedcall(self, pbx: Pbx, data: str) -> bool:
+        """ParkedCall(lot,space): the channel retrieves the call parked there, as res_parking
+        does: the parkee leaves the lot (UnParkedCall, with the retriever), then both talk in
+        a new basic bridge. An empty space ends the call (Asterisk plays pbx-invalidpark and
+        hangs up). The app the parkee runs (Queue) completes when this conversation ends."""
+        eng, ch = self.engine, pbx.ch
+        parts = data.split(",")
+        wanted = parts[1].strip() if len(parts) > 1 and parts[1].strip() else ch.exten
+        space = int(wanted) if wanted.isdigit() else -1
+        if ch.state != UP:
+            eng.answer(ch)
+        rec = self.parked.pop(space, None)
+        if rec is None:
+            pbx.end()
+            return False
+        parkee: Channel = rec["ch"]
+        rec["timer"].cancel()
+        eng.chan_event("MusicOnHoldStop", parkee)
+        eng.bridge_leave(parkee)
+        eng.emit("UnParkedCall", "call,all",
+                 self.park_pairs(rec, space) + ch.snapshot("Retriever"))
+        eng.device_state(f"park:{space}@{self.context}", "NOT_INUSE")
+        br = eng.bridge_create()
+        eng.bridge_enter(br, parkee)
+        eng.bridge_enter(br, ch)
+        eng.set_var(parkee, "BRIDGEPEER", ch.name)
+        eng.set_var(ch, "BRIDGEPEER", parkee.name)
+        pbx.bridged = True
+        pbx.cleanup = lambda: self._retrieved_over(parkee, ch, br, "agent")
+        if parkee.pbx is not None:
+            parkee.pbx.cleanup = lambda: self._retrieved_over(parkee, ch, br, "caller")
+        else:
+            parkee.on_hangup = lambda: self._retrieved_over(parkee, ch, br, "caller")
+        return False
+
+    def _retrieved_over(self, parkee: Channel, retriever: Channel, br: Bridge,
+                        reason: str) -> None:
+        """One side of a retrieved call hung up: the basic bridge ends, so does the other."""
+        eng = self.engine
+        if br.uniqueid not in eng.bridges:
+            return
+        for c in (parkee, retriever):
+            eng.set_var(c, "BRIDGEPEER", "")
+        finish = parkee.extra.pop("queue_finish", None)
+        if finish is not None:
+            finish(reason)
+        for c in (parkee, retriever):
+            if c.bridge is br:
+                eng.bridge_leave(c)
+        eng.bridge_destroy(br)
+        after = parkee.extra.pop("queue_after_bridge", None)
+        if after is not None:
+            after()
+        for c in (parkee, retriever):
+            if c.pbx is not None:
+                c.pbx.cleanup = None
+            else:
+                c.on_hangup = None
+            self._end(c)
 
     # -- transfer ------------------------------------------------------------------------
     def blind_transfer(self, ch: Channel, context: str, exten: str) -> str:

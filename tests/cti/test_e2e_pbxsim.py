@@ -26,6 +26,7 @@ from crm.seed import seed
 from cti.ami_client import AmiSettings
 from cti.config import CtiSettings
 from cti.runtime import DEMO_PHONES, CtiRuntime
+from cti.service import CtiError
 from cti.store import CallFilter, list_records
 from pbxsim.demo import PbxSim
 from pbxsim.drive import advance
@@ -218,3 +219,57 @@ async def test_agent_state_and_queue_stats_follow_the_model(world: World) -> Non
     world.cti.live.flush()
     assert sub.get_nowait() is None  # nothing changed: nothing published
     sub.close()
+
+
+async def _answered_by_1002(world: World, number: str = "+8613900000077") -> tuple[int, str]:
+    """agent2 (1002) logs in and answers a support call; returns agent2's id and the caller's
+    channel."""
+    user_id = await ensure_user(world.services, "agent2", "agent", extension="1002")
+    svc = world.cti.service
+    await svc.login(user_id, ["support"])
+    await world.run_for(0.5)
+    await svc.commands.originate({
+        "Action": "Originate", "Channel": "Local/talk@callers", "Context": "from-pstn",
+        "Exten": "4000", "Priority": 1, "CallerID": f'"Caller" <{number}>', "Async": "true",
+        "Variable": ["CALLTIME=600"]})
+    await world.run_for(1)
+    assert [r.exten for r in world.sim.engine.phones.ringing()] == ["1002"]
+    assert world.sim.engine.phones.answer("1002")
+    await world.run_for(1)
+    caller = svc.other_party("1002")
+    assert caller.caller_number == number
+    return user_id, caller.name
+
+
+async def test_blind_transfer_to_an_agent_rings_them_and_the_caller_talks_to_them(
+        world: World) -> None:
+    agent2, caller = await _answered_by_1002(world)
+    svc = world.cti.service
+    await svc.transfer(agent2, "1001")
+    await world.run_for(1)
+    assert caller in world.sim.engine.channels  # the caller is still there, hearing ringing
+    assert [r.exten for r in world.sim.engine.phones.ringing()] == ["1001"]
+    with pytest.raises(CtiError):
+        svc.agent_leg("1002")  # 1002 is out of the call
+    assert world.sim.engine.phones.answer("1001")
+    await world.run_for(1)
+    assert svc.other_party("1001").name == caller  # the CTI sees 1001 talking to the caller
+    # and so does pbxsim: the caller is bridged with 1001's phone
+    peer = world.sim.engine.bridge_peer(world.sim.engine.channels[caller])
+    assert peer is not None and peer.name.startswith("Local/1001@phones-")
+    assert peer.local_peer is not None and peer.local_peer.state == 6
+
+
+async def test_retrieved_park_is_no_longer_listed(world: World) -> None:
+    agent2, caller = await _answered_by_1002(world)
+    svc = world.cti.service
+    await svc.park(agent2)
+    await world.run_for(1)
+    [park] = [p for c in svc.model.calls.values() for p in c.parks]
+    assert park["ended_at"] is None
+    await svc.retrieve(agent2, str(park["space"]))
+    await world.run_for(1)
+    assert world.sim.engine.phones.answer("1002")
+    await world.run_for(1)
+    assert (park["result"], park["ended_at"] is not None) == ("retrieved", True)
+    assert svc.other_party("1002").name == caller  # back in conversation with the caller

@@ -100,3 +100,56 @@ def test_late_agent_complete_is_waited_for(captures: Path) -> None:
         model.feed(msg, t)
     [rec] = model.take_records()
     assert (rec["talk_seconds"], rec["ended_by"]) == (6, "caller")
+
+
+def _park_and_then(end: str) -> tuple[CtiModel, str]:
+    """A queue call to 1002 in pbxsim's demo, parked, then ended by ``end``; every event goes
+    through the model at pbxsim's virtual time. Returns the model and the caller's call id."""
+    from pbxsim.demo import PbxSim
+    from pbxsim.engine.clock import VirtualScheduler
+    from pbxsim.engine.originate import OriginateRequest, originate
+
+    sched = VirtualScheduler(start=1_795_299_800.0)
+    sim = PbxSim(scheduler=sched)
+    eng = sim.engine
+    model = CtiModel(ModelConfig(agent_contexts=frozenset({"phones"})))
+    eng.listeners.append(lambda m: model.feed(dict(m.pairs), sched.now()))
+    eng.queues.add_member("support", "Local/1002@phones/n", "Bob")
+    originate(eng, OriginateRequest(channel="Local/talk@callers", context="from-pstn",
+                                    exten="4000", cid_num="+8613800000001",
+                                    variables=[("CALLTIME", "600")]), lambda p: None)
+    sched.advance(2)
+    assert eng.phones.answer("1002")
+    sched.advance(2)
+    caller = next(c for c in eng.channels.values()
+                  if c.name.startswith("Local/talk@callers") and c.name.endswith(";1"))
+    space = eng.features.park(caller, timeout=30)
+    sched.advance(3)
+    [park] = model.calls[caller.linkedid].parks
+    assert (park["space"], park["ended_at"]) == (str(space), None)
+    if end == "retrieve":
+        originate(eng, OriginateRequest(channel="Local/1002@phones", context="parkedcalls",
+                                        exten=str(space)), lambda p: None)
+        sched.advance(1)
+        assert eng.phones.answer("1002")
+    elif end == "hangup":
+        eng.request_hangup(caller)
+    sched.advance(1 if end != "timeout" else 40)
+    return model, caller.linkedid
+
+
+def test_park_ends_when_pbxsim_retrieves_it_and_the_call_goes_on() -> None:
+    model, call_id = _park_and_then("retrieve")
+    call = model.calls[call_id]
+    [park] = call.parks
+    assert park["result"] == "retrieved" and park["ended_at"] is not None
+    assert call.live  # the caller now talks to the retriever
+
+
+def test_park_ends_on_timeout_and_on_the_parked_caller_hanging_up() -> None:
+    for end, result in (("timeout", "timeout"), ("hangup", "gave_up")):
+        model, call_id = _park_and_then(end)
+        # the call may already be finished (its record taken): look in both places
+        parks = model.calls[call_id].parks if call_id in model.calls else [
+            p for r in model.take_records() if r["call_id"] == call_id for p in r["parks"]]
+        assert [(p["result"], p["ended_at"] is not None) for p in parks] == [(result, True)]

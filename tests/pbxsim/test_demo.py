@@ -148,3 +148,88 @@ def test_demo_ivr_line_queues_the_caller_where_the_ivr_said() -> None:
 
     assert expand(Chan({"VIGIL_QUEUE": "billing"}), queue.data).startswith("billing,")  # type: ignore[arg-type]
     assert expand(Chan({}), queue.data).startswith("emergency,")  # type: ignore[arg-type]
+
+
+def _caller(sim: PbxSim) -> str:
+    return next(c.name for c in sim.engine.channels.values()
+                if c.name.startswith("Local/talk@callers") and c.name.endswith(";1"))
+
+
+def _talking_to(sim: PbxSim, channel: str) -> str | None:
+    """The phone (``phones`` extension) the channel is bridged with, through its Local pair."""
+    eng = sim.engine
+    peer = eng.bridge_peer(eng.channels[channel])
+    if peer is None or peer.local_peer is None or peer.local_peer.state != 6:
+        return None
+    return peer.local_peer.exten if peer.local_peer.context == "phones" else None
+
+
+def test_blind_transfer_to_an_agent_rings_their_phone_and_keeps_the_caller() -> None:
+    sim, sched, ev = rig()
+    sim.engine.queues.add_member("support", "Local/1002@phones/n", "Bob")
+    inbound(sim)
+    sched.advance(2)
+    assert sim.engine.phones.answer("1002")
+    sched.advance(2)
+    caller = _caller(sim)
+    assert _talking_to(sim, caller) == "1002"
+    agent_leg = sim.engine.bridge_peer(sim.engine.channels[caller])
+    assert agent_leg is not None
+    assert sim.engine.features.blind_transfer(agent_leg, "from-agents", "1001") == ""
+    sched.advance(2)
+    assert caller in sim.engine.channels  # the caller's call goes on ...
+    assert [r.exten for r in sim.engine.phones.ringing()] == ["1001"]  # ... ringing 1001
+    assert _talking_to(sim, caller) is None
+    assert sim.engine.phones.answer("1001")
+    sched.advance(1)
+    assert _talking_to(sim, caller) == "1001"
+    dial_ends = [e.get("DialStatus") for e in ev if e.get("Event") == "DialEnd"
+                 and e.get("Channel") == caller
+                 and e.get("DestChannel", "").startswith("Local/1001@phones-")]
+    assert dial_ends == ["ANSWER"]
+
+
+def test_retrieving_a_parked_call_unparks_it_and_bridges_the_retriever() -> None:
+    sim, sched, ev = rig()
+    eng = sim.engine
+    eng.queues.add_member("support", "Local/1002@phones/n", "Bob")
+    inbound(sim)
+    sched.advance(2)
+    assert eng.phones.answer("1002")
+    sched.advance(2)
+    caller = _caller(sim)
+    space = eng.features.park(eng.channels[caller], timeout=60)
+    sched.advance(5)
+    assert "UnParkedCall" not in names(ev) and space in eng.features.parked
+    originate(eng, OriginateRequest(channel="Local/1002@phones", context="parkedcalls",
+                                    exten=str(space)), lambda p: None)
+    sched.advance(1)
+    assert [r.exten for r in eng.phones.ringing()] == ["1002"]
+    assert eng.phones.answer("1002")
+    sched.advance(1)
+    unparked = [e for e in ev if e.get("Event") == "UnParkedCall"]
+    assert len(unparked) == 1
+    u = unparked[0]
+    assert u.get("ParkingSpace") == str(space) and u.get("ParkeeChannel") == caller
+    assert u.get("RetrieverChannel", "").startswith("Local/1002@phones-")
+    assert u.get("ParkeeUniqueid") == eng.channels[caller].uniqueid
+    assert space not in eng.features.parked
+    assert _talking_to(sim, caller) == "1002"
+    assert not any(e.get("Event") in ("ParkedCallGiveUp", "ParkedCallTimeOut") for e in ev)
+    sched.advance(70)  # past the park timeout: nothing fires for a retrieved call
+    assert not any(e.get("Event") == "ParkedCallTimeOut" for e in ev)
+    assert eng.phones.hangup("1002")
+    sched.advance(1)
+    assert caller not in eng.channels  # the basic bridge ends: the caller is hung up too
+    assert [e.get("Reason") for e in ev if e.get("Event") == "AgentComplete"] == ["agent"]
+
+
+def test_retrieving_an_empty_space_hangs_up() -> None:
+    sim, sched, ev = rig()
+    originate(sim.engine, OriginateRequest(channel="Local/1002@phones", context="parkedcalls",
+                                           exten="705"), lambda p: None)
+    sched.advance(1)
+    assert sim.engine.phones.answer("1002")
+    sched.advance(1)
+    assert "UnParkedCall" not in names(ev)
+    assert not [c for c in sim.engine.channels.values() if not c.dead]
