@@ -31,6 +31,9 @@ class AlarmSettings(BaseSettings):
     schedule_refresh_seconds: float = Field(600.0, description="How long schedules are cached.")
     directory_ttl_seconds: float = Field(60.0, description="How long account lookups are cached.")
     batch_size: int = Field(500, ge=1, description="Signals handled per transaction at most.")
+    pipeline_depth: int = Field(
+        2, ge=1, description="Batches of signals (of different accounts) in flight at once, "
+                             "each in its own transaction; 1 on SQLite.")
     receiver_prefixes: dict[str, str] = Field(
         default_factory=dict, description="Receiver name -> account prefix in crm.")
     false_alarm_threshold: int = Field(

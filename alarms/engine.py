@@ -12,13 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    any_,
+    bindparam,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy import cast as cast_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -278,19 +292,75 @@ class AlarmEngine:
                 await t
         self._tasks.clear()
 
+    def _depth(self) -> int:
+        """Batches in flight at once: SQLite has one writer, so one there."""
+        return 1 if self.db.dialect == "sqlite" else self.settings.pipeline_depth
+
     async def _consume(self, sub: Subscription) -> None:
-        while True:
-            try:
-                first = await sub.get()
-            except asyncio.CancelledError:
-                return
-            batch = [first]
-            while len(batch) < self.settings.batch_size:
-                nxt = sub.get_nowait()
-                if nxt is None:
-                    break
-                batch.append(nxt)
-            await self.handle_events(batch)
+        """Take batches off the bus. While a batch waits on the database (its reads, its
+        commit) the next one is prepared and run in its own transaction, as long as the two
+        share no account: a signal whose account is in a batch still in flight (and every
+        later signal of that account) is held back until that batch is done, so each
+        account's signals are applied in order."""
+        running: list[tuple[asyncio.Task[None], set[str]]] = []
+        carry: list[tuple[dict[str, Any], AccountInfo | None, str]] = []
+        try:
+            while True:
+                events: list[Event] = []
+                if not carry:
+                    events.append(await sub.get())
+                while len(events) + len(carry) < self.settings.batch_size:
+                    nxt = sub.get_nowait()
+                    if nxt is None:
+                        break
+                    events.append(nxt)
+                running = [r for r in running if not r[0].done()]
+                if any(ev.topic != "signal.received" for ev in events):
+                    # cache invalidations and call results: after everything before them
+                    for task, _ in running:
+                        await task
+                    running.clear()
+                    if carry:
+                        await self._signals_guarded([c[0] for c in carry],
+                                                    [c[1] for c in carry])
+                        carry.clear()
+                    await self.handle_events(events)
+                    continue
+                fresh = [dict(ev.data) for ev in events if not self._elsewhere(ev)]
+                infos = await self._resolve(fresh)
+                pending = carry + [(p, i, self._order_key(p, i))
+                                   for p, i in zip(fresh, infos, strict=True)]
+                if len(running) >= self._depth():
+                    await running[0][0]
+                    running.pop(0)
+                busy = set().union(*(keys for _, keys in running))
+                ready, carry = [], []
+                for item in pending:
+                    if item[2] in busy:
+                        carry.append(item)
+                    else:
+                        ready.append(item)
+                if ready:
+                    keys = {item[2] for item in ready}
+                    task = asyncio.create_task(self._signals_guarded(
+                        [r[0] for r in ready], [r[1] for r in ready]), name="alarms-batch")
+                    running.append((task, keys))
+                elif running:
+                    await running[0][0]
+                    running.pop(0)
+        except asyncio.CancelledError:
+            for task, _ in running:
+                task.cancel()
+            for task, _ in running:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            return
+
+    def _order_key(self, p: dict[str, Any], info: AccountInfo | None) -> str:
+        """What a batch's signals must not share with a batch in flight: the account. Signals
+        of no known account may share a receiver line's incident, so they go one batch at a
+        time (they are rare)."""
+        return self._key(p, info) if info is not None else "unknown"
 
     async def _tick_loop(self) -> None:
         await self.run_timers()
@@ -329,11 +399,15 @@ class AlarmEngine:
                 except Exception:
                     log.exception("verification result not recorded: %s", dict(ev.data))
         if signals:
-            try:
-                await self.handle_signals(signals)
-            except Exception:
-                self.failed_batches += 1
-                log.exception("alarm engine failed a batch of %d signals", len(signals))
+            await self._signals_guarded(signals)
+
+    async def _signals_guarded(self, signals: list[dict[str, Any]],
+                               infos: list[AccountInfo | None] | None = None) -> None:
+        try:
+            await self.handle_signals(signals, infos)
+        except Exception:
+            self.failed_batches += 1
+            log.exception("alarm engine failed a batch of %d signals", len(signals))
 
     async def call_result(self, data: dict[str, Any]) -> None:
         """A verification result reported on the bus by the CTI (or the IVR)."""
@@ -421,14 +495,23 @@ class AlarmEngine:
 
     # --- signals ----------------------------------------------------------------------------
 
-    async def handle_signals(self, payloads: list[dict[str, Any]]) -> None:
-        """Classify and apply a batch of signals in one transaction, then publish."""
+    async def _resolve(self, payloads: list[dict[str, Any]]) -> list[AccountInfo | None]:
+        """The account behind each signal (from the cache, else the directory)."""
         prefixes = self.settings.receiver_prefixes
         infos: list[AccountInfo | None] = []
         for p in payloads:
             # a receiver without a configured prefix: None, which is not the prefix ""
             infos.append(await self.account(str(p.get("account") or ""),
                                             prefixes.get(str(p.get("receiver") or ""))))
+        return infos
+
+    async def handle_signals(self, payloads: list[dict[str, Any]],
+                             infos: list[AccountInfo | None] | None = None) -> None:
+        """Classify and apply a batch of signals in one transaction, then publish."""
+        if not payloads:
+            return
+        if infos is None:
+            infos = await self._resolve(payloads)
         rules = await self.plan_rules()
         dstate = await self.disaster_state()
         prepared: list[tuple[dict[str, Any], AccountInfo | None, Classified]] = []
@@ -468,18 +551,28 @@ class AlarmEngine:
         the engine's states of ``account_ids``."""
         open_map: dict[tuple[str, str], AnyIncident] = {}
         states: dict[int, AccountState] = {}
+        # PostgreSQL: one array parameter, so the statement's text (and its prepared plan)
+        # is the same in every batch; an IN list of a new length would be parsed anew.
+        pg = s.get_bind().dialect.name == "postgresql"
         klist = sorted(keys)
-        for i in range(0, len(klist), 900):
+        step = (len(klist) or 1) if pg else 900
+        for i in range(0, len(klist), step):
+            chunk = klist[i:i + step]
+            match = (_INCIDENTS.c.account_key == any_(cast_(chunk, ARRAY(String))) if pg
+                     else _INCIDENTS.c.account_key.in_(chunk))
             rows = (await s.execute(select(_INCIDENTS).where(
-                _INCIDENTS.c.account_key.in_(klist[i:i + 900]), _INCIDENTS.c.status != "closed")
+                match, _INCIDENTS.c.status != "closed")
                 .order_by(_INCIDENTS.c.id).with_for_update())).mappings().all()
             for row in rows:
                 inc = IncidentRow.loaded(row)
                 open_map[(inc.account_key, inc.desk)] = inc
         alist = sorted(account_ids)
-        for i in range(0, len(alist), 900):
-            for st in (await s.execute(select(AccountState).where(
-                    AccountState.account_id.in_(alist[i:i + 900])))).scalars():
+        step = (len(alist) or 1) if pg else 900
+        for i in range(0, len(alist), step):
+            ids = alist[i:i + step]
+            by_id = (AccountState.account_id == any_(cast_(ids, ARRAY(Integer))) if pg
+                     else AccountState.account_id.in_(ids))
+            for st in (await s.execute(select(AccountState).where(by_id))).scalars():
                 states[st.account_id] = st
         return open_map, states
 
@@ -810,7 +903,7 @@ class AlarmEngine:
         if b.rows:
             for row, inc in b.rows:
                 row["incident_id"] = inc.id if inc is not None else None
-            await s.execute(insert(_SIGNALS), [row for row, _ in b.rows])
+            await _bulk_insert(s, _SIGNALS, [row for row, _ in b.rows])
         at = self.clock.now()
         for inc, row in zip(b.new, rows, strict=True):
             snap = opened[id(inc)] if id(inc) in opened else light_snapshot(inc, row)
@@ -829,7 +922,7 @@ class AlarmEngine:
                                        {f: _plain(was[f]) for f in changed},
                                        {f: _plain(getattr(inc, f)) for f in changed}, None))
         if b.audits:
-            await s.execute(insert(_AUDIT), b.audits)
+            await _bulk_insert(s, _AUDIT, b.audits)
         await s.flush()
         for key, (inc, sids) in b.touched.items():
             if key in new_ids:
@@ -986,6 +1079,28 @@ _SYSTEM_CLOSE: dict[str, tuple[str, str]] = {
     "close_held": ("restored_on_hold", "restored while held in disaster mode"),
     "close_ftt": ("cleared_by_system", "test report received late"),
 }
+
+
+_JSON_COLUMNS = {t.name: frozenset(c.name for c in t.columns if isinstance(c.type, JSON))
+                 for t in (_SIGNALS, _AUDIT)}
+
+
+async def _bulk_insert(s: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Append rows (all with the same keys) that nothing reads back in the batch: with COPY on
+    PostgreSQL over asyncpg (one round trip, no per-row parameter processing, which was the
+    batch's largest cost), else one executemany INSERT."""
+    conn = await s.connection()
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "asyncpg":
+        await s.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    json_cols = _JSON_COLUMNS[table.name]
+    encode = json.dumps
+    records = [tuple(encode(row[n]) if n in json_cols else row[n] for n in names)
+               for row in rows]  # JSON as SQLAlchemy's JSON type writes it (None is 'null')
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name, records=records, columns=names)
 
 
 def _entry(at: datetime, action: str, incident_id: int | None, before: dict[str, Any] | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -151,3 +152,40 @@ async def test_engine_consumes_the_bus_in_batches(services: Services, engine: Al
         sorted(f"{1000 + n}" for n in range(20))
     assert all(e["signal_ids"] for e in seen)
     assert directory.lookups == 20
+
+
+async def test_each_accounts_signals_keep_their_order_across_batches_in_flight(
+        services: Services, directory: FakeDirectory, clock: FakeClock) -> None:
+    """Small batches, two in flight on PostgreSQL: an alarm and its restore from one account
+    may land in different batches, yet the restore is never applied before its alarm."""
+    from alarms.config import AlarmSettings
+
+    settings = AlarmSettings(_env_file=None, batch_size=3, pipeline_depth=2)  # type: ignore[call-arg]
+    eng = AlarmEngine(services, directory, settings)
+    accounts = [f"{3000 + n}" for n in range(8)]
+    for number in accounts:
+        directory.add(number)
+    await eng.start(tick=False)
+    try:
+        for round_ in range(5):
+            for number in accounts:
+                zone = f"{round_ + 1:03d}"
+                await services.bus.publish("signal.received", sig(clock, number, "130",
+                                                                  zone=zone))
+                await services.bus.publish("signal.received", sig(clock, number, "130",
+                                                                  "restore", zone=zone))
+        expected = 8 * 5 * 2
+        for _ in range(500):
+            async with services.db.session() as s:
+                done = len((await s.execute(select(IncidentSignal.id))).all())
+            if done >= expected:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await eng.stop()
+    async with services.db.session() as s:
+        rows = (await s.execute(select(Incident))).scalars().all()
+    assert sorted(r.account_number for r in rows) == sorted(accounts)  # one incident each
+    for r in rows:
+        states = {zone: z["state"] for zone, z in r.zones.items()}
+        assert states == {str(z): "restored" for z in range(1, 6)}, r.account_number
