@@ -26,22 +26,16 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     from core.services import Services
+    from crm.seed import seed
     from vigil import migrate
-    from vigil.demo_users import create_demo_users
 
     async def go() -> None:
         settings = _settings()
         await migrate.upgrade(settings.database_url)
         services = Services.create(settings)
         try:
-            try:
-                from crm.seed import seed
-            except ModuleNotFoundError:
-                created = await create_demo_users(services)
-                print(json.dumps({"users": created}))
-                return
             result = await seed(services.db, accounts=args.accounts, seed=args.seed)
-            print(json.dumps(result if isinstance(result, dict) else {"accounts": args.accounts}))
+            print(json.dumps(result))
         finally:
             await services.close()
 

@@ -31,13 +31,8 @@ async def seed_demo_if_empty(services: Services, accounts: int) -> None:
         users = (await s.execute(select(func.count()).select_from(User))).scalar_one()
     if users:
         return
-    try:
-        from crm.seed import seed
-    except ModuleNotFoundError:
-        from vigil.demo_users import create_demo_users
+    from crm.seed import seed
 
-        await create_demo_users(services)
-        return
     log.info("seeding %d demo accounts", accounts)
     await seed(services.db, accounts=accounts)
 
