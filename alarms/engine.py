@@ -11,28 +11,25 @@ transaction. A batch that loses a race with another writer is retried as a whole
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
+import asyncpg
+import orjson
 from sqlalchemy import (
     JSON,
     DateTime,
-    Integer,
-    String,
     Table,
-    any_,
     bindparam,
     insert,
     select,
     update,
 )
-from sqlalchemy import cast as cast_
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -55,9 +52,10 @@ from alarms.models import (
     ScheduleMark,
 )
 from alarms.runaway import TokenBuckets
-from alarms.subscriber import AccountInfo, SubscriberDirectory
+from alarms.subscriber import AccountInfo, LookupKey, SubscriberDirectory
 from core import audit
 from core.bus import Event, Subscription
+from core.db import one_of
 from core.models import AuditEntry
 from core.services import Services
 from crm.schedule import Schedule
@@ -272,6 +270,7 @@ class AlarmEngine:
         self._tasks: list[asyncio.Task[None]] = []
         self.processed = 0
         self.failed_batches = 0
+        self._ids = _IncidentIds()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -427,23 +426,27 @@ class AlarmEngine:
     # --- cached facts -----------------------------------------------------------------------
 
     async def account(self, number: str, prefix: str | None) -> AccountInfo | None:
-        mono = self.clock.monotonic()
-        hit, value = self._accounts.get((prefix, number), mono)
-        if hit:
-            return value  # type: ignore[no-any-return]
-        info = await self.directory.lookup(number, prefix)
-        self._accounts.put((prefix, number), info, mono)
-        return info
+        return (await self.accounts([(number, prefix)]))[0]
 
-    def prime_accounts(self, accounts: Iterable[tuple[str | None, AccountInfo]]) -> None:
-        """Warm the account cache (at start-up, or in a benchmark) with (receiver prefix, or
-        None for receivers without one, account) pairs."""
+    async def accounts(self, keys: list[LookupKey]) -> list[AccountInfo | None]:
+        """The account behind each (number, receiver prefix): from the cache, and the misses
+        from the directory in one call."""
         mono = self.clock.monotonic()
-        for prefix, info in accounts:
-            self._accounts.put((prefix, info.number), info, mono)
-
-    def forget_account(self, prefix: str, number: str) -> None:
-        self._accounts.drop((prefix, number))
+        out: list[AccountInfo | None] = []
+        missing: dict[LookupKey, list[int]] = {}
+        for key in keys:
+            hit, value = self._accounts.get(key, mono)
+            if not hit:
+                missing.setdefault(key, []).append(len(out))
+            out.append(value)
+        if missing:
+            found = await self.directory.lookup_many(list(missing))
+            for key, places in missing.items():
+                info = found.get(key)
+                self._accounts.put(key, info, mono)
+                for i in places:
+                    out[i] = info
+        return out
 
     async def schedules(self, account_ids: Iterable[int]) -> dict[int, Schedule | None]:
         mono = self.clock.monotonic()
@@ -464,14 +467,22 @@ class AlarmEngine:
                 out[aid] = value
         return out
 
-    async def test_interval(self, account_id: int) -> int | None:
+    async def test_intervals(self, account_ids: Iterable[int]) -> dict[int, int | None]:
         mono = self.clock.monotonic()
-        hit, value = self._intervals.get(account_id, mono)
-        if hit:
-            return value  # type: ignore[no-any-return]
-        minutes = await self.directory.test_interval_minutes(account_id)
-        self._intervals.put(account_id, minutes, mono)
-        return minutes
+        out: dict[int, int | None] = {}
+        missing = []
+        for aid in set(account_ids):
+            hit, value = self._intervals.get(aid, mono)
+            if hit:
+                out[aid] = value
+            else:
+                missing.append(aid)
+        if missing:
+            found = await self.directory.test_intervals(sorted(missing))
+            for aid in missing:
+                out[aid] = found.get(aid)
+                self._intervals.put(aid, out[aid], mono)
+        return out
 
     async def plan_rules(self) -> list[plans.PlanRule]:
         if self._plans is None:
@@ -498,12 +509,10 @@ class AlarmEngine:
     async def _resolve(self, payloads: list[dict[str, Any]]) -> list[AccountInfo | None]:
         """The account behind each signal (from the cache, else the directory)."""
         prefixes = self.settings.receiver_prefixes
-        infos: list[AccountInfo | None] = []
-        for p in payloads:
-            # a receiver without a configured prefix: None, which is not the prefix ""
-            infos.append(await self.account(str(p.get("account") or ""),
-                                            prefixes.get(str(p.get("receiver") or ""))))
-        return infos
+        # a receiver without a configured prefix: None, which is not the prefix ""
+        return await self.accounts([(str(p.get("account") or ""),
+                                     prefixes.get(str(p.get("receiver") or "")))
+                                    for p in payloads])
 
     async def handle_signals(self, payloads: list[dict[str, Any]],
                              infos: list[AccountInfo | None] | None = None) -> None:
@@ -528,7 +537,7 @@ class AlarmEngine:
             if info is not None and cls.kind == "test":
                 need_interval.add(info.id)
         scheds = await self.schedules(need_schedule) if need_schedule else {}
-        intervals = {aid: await self.test_interval(aid) for aid in need_interval}
+        intervals = await self.test_intervals(need_interval) if need_interval else {}
 
         for attempt in range(6):
             try:
@@ -551,27 +560,18 @@ class AlarmEngine:
         the engine's states of ``account_ids``."""
         open_map: dict[tuple[str, str], AnyIncident] = {}
         states: dict[int, AccountState] = {}
-        # PostgreSQL: one array parameter, so the statement's text (and its prepared plan)
-        # is the same in every batch; an IN list of a new length would be parsed anew.
-        pg = s.get_bind().dialect.name == "postgresql"
         klist = sorted(keys)
-        step = (len(klist) or 1) if pg else 900
-        for i in range(0, len(klist), step):
-            chunk = klist[i:i + step]
-            match = (_INCIDENTS.c.account_key == any_(cast_(chunk, ARRAY(String))) if pg
-                     else _INCIDENTS.c.account_key.in_(chunk))
+        for i in range(0, len(klist), 900):
             rows = (await s.execute(select(_INCIDENTS).where(
-                match, _INCIDENTS.c.status != "closed")
+                one_of(s, _INCIDENTS.c.account_key, klist[i:i + 900]),
+                _INCIDENTS.c.status != "closed")
                 .order_by(_INCIDENTS.c.id).with_for_update())).mappings().all()
             for row in rows:
                 inc = IncidentRow.loaded(row)
                 open_map[(inc.account_key, inc.desk)] = inc
         alist = sorted(account_ids)
-        step = (len(alist) or 1) if pg else 900
-        for i in range(0, len(alist), step):
-            ids = alist[i:i + step]
-            by_id = (AccountState.account_id == any_(cast_(ids, ARRAY(Integer))) if pg
-                     else AccountState.account_id.in_(ids))
+        for i in range(0, len(alist), 900):
+            by_id = one_of(s, AccountState.account_id, alist[i:i + 900])
             for st in (await s.execute(select(AccountState).where(by_id))).scalars():
                 states[st.account_id] = st
         return open_map, states
@@ -596,7 +596,7 @@ class AlarmEngine:
                 if oc:
                     b.marks = {(m.account_id, m.day, m.kind) for m in (await s.execute(
                         select(ScheduleMark).where(
-                            ScheduleMark.account_id.in_(oc),
+                            one_of(s, ScheduleMark.account_id, oc),
                             ScheduleMark.day >= (now - timedelta(days=2)).date()))).scalars()}
                 for p, info, cls in prepared:
                     await self._apply(b, p, info, cls, rules, dstate, scheds, intervals)
@@ -884,7 +884,13 @@ class AlarmEngine:
             else:
                 rest.append(item)
         rows = [i.row() for i in b.new]
-        if rows:
+        raw = await _raw(s) if rows else None
+        if raw is not None:
+            for inc, row, new_id in zip(b.new, rows, await self._ids.take(raw, len(rows)),
+                                        strict=True):
+                inc.id = row["id"] = new_id
+            await _bulk_insert(s, _INCIDENTS, rows)
+        elif rows:
             result = await s.execute(
                 insert(_INCIDENTS).returning(_INCIDENTS.c.id, sort_by_parameter_order=True),
                 rows)
@@ -1082,25 +1088,62 @@ _SYSTEM_CLOSE: dict[str, tuple[str, str]] = {
 
 
 _JSON_COLUMNS = {t.name: frozenset(c.name for c in t.columns if isinstance(c.type, JSON))
-                 for t in (_SIGNALS, _AUDIT)}
+                 for t in (_SIGNALS, _AUDIT, _INCIDENTS)}
+
+
+def _json_text(value: Any) -> str:
+    """JSON as SQLAlchemy's JSON type stores it (None is 'null'), with orjson: the audit
+    snapshots and checklists of a batch were its largest encoding cost."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+async def _raw(s: AsyncSession) -> Any:
+    """The session's asyncpg connection, or None off PostgreSQL/asyncpg."""
+    conn = await s.connection()
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "asyncpg":
+        return None
+    return (await conn.get_raw_connection()).driver_connection
 
 
 async def _bulk_insert(s: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
     """Append rows (all with the same keys) that nothing reads back in the batch: with COPY on
     PostgreSQL over asyncpg (one round trip, no per-row parameter processing, which was the
-    batch's largest cost), else one executemany INSERT."""
-    conn = await s.connection()
-    if conn.dialect.name != "postgresql" or conn.dialect.driver != "asyncpg":
+    batch's largest cost), else one executemany INSERT. A constraint the rows break raises
+    :class:`IntegrityError`, as the INSERT would, so the batch is retried."""
+    raw = await _raw(s)
+    if raw is None:
         await s.execute(insert(table), rows)
         return
     names = list(rows[0])
     json_cols = _JSON_COLUMNS[table.name]
-    encode = json.dumps
-    records = [tuple(encode(row[n]) if n in json_cols else row[n] for n in names)
-               for row in rows]  # JSON as SQLAlchemy's JSON type writes it (None is 'null')
-    raw = await conn.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        table.name, records=records, columns=names)
+    records = [tuple(_json_text(row[n]) if n in json_cols else row[n] for n in names)
+               for row in rows]
+    try:
+        await raw.copy_records_to_table(table.name, records=records, columns=names)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+
+
+class _IncidentIds:
+    """Incident ids reserved from the table's sequence ahead of need (PostgreSQL), so a
+    batch's new incidents go in by COPY, which returns nothing, and most batches spend no
+    round trip on ids. Ids reserved and never used are a gap, as a sequence's own cache
+    leaves after a restart; across nodes ids follow each node's reservations, not time."""
+
+    def __init__(self, chunk: int = 1000) -> None:
+        self.chunk = chunk
+        self._free: collections.deque[int] = collections.deque()
+        self._sequence: str | None = None
+
+    async def take(self, raw: Any, n: int) -> list[int]:
+        while len(self._free) < n:
+            if self._sequence is None:
+                self._sequence = await raw.fetchval(
+                    "SELECT pg_get_serial_sequence($1, 'id')", _INCIDENTS.name)
+            got = await raw.fetch("SELECT nextval($1::regclass) FROM generate_series(1, $2)",
+                                  self._sequence, max(self.chunk, n))
+            self._free.extend(sorted(r[0] for r in got))
+        return [self._free.popleft() for _ in range(n)]
 
 
 def _entry(at: datetime, action: str, incident_id: int | None, before: dict[str, Any] | None,

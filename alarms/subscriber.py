@@ -13,6 +13,7 @@ gracefully without them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -22,7 +23,6 @@ from core.audit import Actor
 from core.clock import Clock
 from core.db import Database
 from crm import services as crm
-from crm.records import list_accounts
 from crm.schedule import Schedule
 
 CodeResult = Literal["valid", "duress", "invalid"]
@@ -50,26 +50,30 @@ async def find_account_info(session: AsyncSession, number: str,
                             receiver_prefix: str | None) -> dict[str, Any] | None:
     """crm's live account a receiver reports as ``number``; ``receiver_prefix`` None means the
     receiver has no configured prefix (see the module's docstring)."""
+    return pick_account(await crm.find_account_infos(session, [number]), number,
+                        receiver_prefix)
+
+
+def pick_account(rows: Sequence[dict[str, Any]], number: str,
+                 receiver_prefix: str | None) -> dict[str, Any] | None:
+    """Of the live accounts numbered ``number`` (any prefix), the one a receiver with
+    ``receiver_prefix`` reports (the rule of the module's docstring)."""
+    same = [r for r in rows if r["number"] == number]
     if receiver_prefix is not None:
-        return await crm.find_account_info(session, number, receiver_prefix)
-    exact = await crm.find_account_info(session, number, "")
-    if exact is not None or not number:
+        return next((r for r in same if r["receiver_prefix"] == receiver_prefix), None)
+    exact = next((r for r in same if r["receiver_prefix"] == ""), None)
+    if exact is not None:
         return exact
-    found: list[dict[str, Any]] = []
-    offset, total = 0, 1
-    while offset < total:  # the search also matches names and longer numbers: keep exact ones
-        rows, total = await list_accounts(session, q=number, limit=200, offset=offset)
-        if not rows:
-            break
-        found += [r for r in rows if r["number"] == number]
-        offset += len(rows)
-    if len(found) != 1:
-        return None
-    return await crm.find_account_info(session, number, str(found[0]["receiver_prefix"]))
+    return same[0] if len(same) == 1 else None
+
+
+LookupKey = tuple[str, str | None]  # (account number as reported, receiver prefix or None)
 
 
 class SubscriberDirectory(Protocol):
-    async def lookup(self, number: str, receiver_prefix: str | None) -> AccountInfo | None: ...
+    async def lookup_many(self, keys: Sequence[LookupKey]) -> dict[LookupKey, AccountInfo | None]:
+        """The account behind each (number, receiver prefix): a batch's misses in one go."""
+        ...
 
     async def account_by_id(self, account_id: int) -> AccountInfo | None: ...
 
@@ -77,7 +81,9 @@ class SubscriberDirectory(Protocol):
 
     async def verify_code(self, contact_id: int, code: str, actor: Actor) -> CodeResult: ...
 
-    async def test_interval_minutes(self, account_id: int) -> int | None: ...
+    async def test_intervals(self, account_ids: Sequence[int]) -> dict[int, int | None]:
+        """Each account's test-report interval in minutes (None: not supervised)."""
+        ...
 
     async def schedules(self, account_ids: list[int]) -> dict[int, Schedule]: ...
 
@@ -103,9 +109,16 @@ class CrmDirectory:
         return AccountInfo(int(row["id"]), str(row["number"]), str(row["name"]),
                            str(row["status"]))
 
-    async def lookup(self, number: str, receiver_prefix: str | None) -> AccountInfo | None:
+    async def lookup_many(self, keys: Sequence[LookupKey]) -> dict[LookupKey, AccountInfo | None]:
+        """One crm query for every number of the batch (a power cut's burst comes from accounts
+        the cache has not seen for hours)."""
         async with self.db.session() as s:
-            return self._info(await find_account_info(s, number, receiver_prefix))
+            rows = await crm.find_account_infos(s, [number for number, _ in keys])
+        return {(number, prefix): self._info(pick_account(rows, number, prefix))
+                for number, prefix in keys}
+
+    async def lookup(self, number: str, receiver_prefix: str | None) -> AccountInfo | None:
+        return (await self.lookup_many([(number, receiver_prefix)]))[(number, receiver_prefix)]
 
     async def account_by_id(self, account_id: int) -> AccountInfo | None:
         async with self.db.session() as s:
@@ -121,12 +134,10 @@ class CrmDirectory:
         async with self.db.transaction() as s:
             return await crm.verify_contact_code(s, self.clock, actor, contact_id, code)
 
-    async def test_interval_minutes(self, account_id: int) -> int | None:
+    async def test_intervals(self, account_ids: Sequence[int]) -> dict[int, int | None]:
         async with self.db.session() as s:
-            panels = await crm.panel_settings(s, account_id)
-        intervals = [int(p["test_interval_minutes"]) for p in panels
-                     if p.get("test_interval_minutes")]
-        return min(intervals) if intervals else None
+            found = await crm.test_intervals(s, account_ids)
+        return {aid: found.get(aid) for aid in account_ids}
 
     async def schedules(self, account_ids: list[int]) -> dict[int, Schedule]:
         async with self.db.session() as s:

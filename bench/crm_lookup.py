@@ -24,6 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pgdb import DEFAULT_URL, ensure_database  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from core.db import Database  # noqa: E402
@@ -32,8 +33,7 @@ from crm.phones import lookup_by_phone  # noqa: E402
 from crm.seed import seed  # noqa: E402
 from vigil import migrate  # noqa: E402
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/vigil_bench"
+PG_URL = DEFAULT_URL
 
 
 def written_forms(e164: str) -> list[str]:
@@ -91,28 +91,8 @@ async def run_one(url: str, accounts: int, lookups: int) -> dict[str, Any]:
 
 
 async def prepare_pg(url: str) -> str | None:
-    """Create the bench database when missing and empty its public schema (benchmarks share
-    it and run one after another); a reason string when PostgreSQL is unreachable."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    name = make_url(url).database or "vigil_bench"
-    try:
-        conn = await asyncio.wait_for(asyncpg.connect(PG_SERVER), 5)
-    except Exception as exc:  # noqa: BLE001 - any failure means "no PostgreSQL here"
-        return f"PostgreSQL unreachable: {exc}"
-    try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE")
-        await conn.execute("CREATE SCHEMA public")
-    finally:
-        await conn.close()
-    return None
+    """An empty bench database; a reason string when PostgreSQL is unreachable."""
+    return await ensure_database(url, reset=True)
 
 
 async def main() -> None:

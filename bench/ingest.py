@@ -24,32 +24,24 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, func, select, text
-from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from pgdb import DEFAULT_URL, ensure_database  # noqa: E402
 
 from core.db import make_engine  # noqa: E402
 from receivers.models import SignalRecord  # noqa: E402
 from receivers.simulate.panels import PanelReport, run_panels  # noqa: E402
 from vigil import migrate  # noqa: E402
 
-PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/vigil_bench"
+PG_DEFAULT = DEFAULT_URL
 
 
 async def ensure_pg(url: str) -> None:
     """Create the benchmark database if it is missing, migrate it, empty the journal."""
-    u = make_url(url)
-    admin = make_engine(u.set(database="postgres").render_as_string(hide_password=False),
-                        nullpool=True, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                       {"n": u.database})
-            if not exists:
-                await conn.execute(text(f'CREATE DATABASE "{u.database}"'))
-    finally:
-        await admin.dispose()
+    if (reason := await ensure_database(url)) is not None:
+        raise OSError(reason)
     engine = make_engine(url, nullpool=True)
     try:
         async with engine.begin() as conn:

@@ -6,12 +6,13 @@ migrations and tests, so column types here are the portable subset.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import ColumnElement, DateTime, MetaData, any_, cast, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -69,6 +70,17 @@ class ArchivableMixin:
     @property
     def archived(self) -> bool:
         return self.archived_at is not None
+
+
+def one_of(session: AsyncSession, column: Any,
+           values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values`` for a batch. On PostgreSQL one array parameter (``= ANY``), so the
+    statement's text, hence its prepared plan, is the same whatever the batch's size: an IN list
+    of a new length is parsed and planned anew. Elsewhere an IN list (SQLite takes at most 999
+    parameters per statement: callers send chunks)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(cast(list(values), ARRAY(column.type)))
+    return column.in_(values)
 
 
 def is_sqlite(url: str) -> bool:

@@ -6,15 +6,17 @@ caller, so a change and its audit entry commit together.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.clock import Clock
+from core.db import one_of
 from core.security import verify_code_async
 from crm import records
 from crm.completeness import Completeness, assess
@@ -41,9 +43,10 @@ __all__ = [
     "CallListEntry", "Completeness", "FieldError", "NotFound", "PhoneOwner", "Schedule",
     "SlaPolicy", "account_info", "account_summary", "call_list", "completeness",
     "create_article", "create_ticket", "create_work_order", "current_contract",
-    "expected_state", "find_account", "find_account_info", "get_schedule", "get_schedules",
+    "expected_state", "find_account", "find_account_info", "find_account_infos",
+    "get_schedule", "get_schedules",
     "lookup_by_phone", "normalize", "panel_settings", "scheduled_account_ids", "search",
-    "sla_colour", "transition", "zones",
+    "sla_colour", "test_intervals", "transition", "zones",
     "try_normalize", "verify_account_code", "verify_contact_code", "view_article",
 ]
 
@@ -93,6 +96,19 @@ async def find_account_info(session: AsyncSession, number: str,
         Account.receiver_prefix == receiver_prefix, Account.number == number,
         Account.archived_at.is_(None)))
     return None if a is None else _info(a)
+
+
+async def find_account_infos(session: AsyncSession,
+                             numbers: Iterable[str]) -> list[dict[str, Any]]:
+    """The live accounts reported as any of ``numbers``, under every receiver prefix: what a
+    batch of signals needs in one query (the caller picks by prefix)."""
+    wanted = sorted({n for n in numbers if n})
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(wanted), 900):
+        rows = await session.scalars(select(Account).where(
+            one_of(session, Account.number, wanted[i:i + 900]), Account.archived_at.is_(None)))
+        out += [_info(a) for a in rows]
+    return out
 
 
 async def scheduled_account_ids(session: AsyncSession) -> list[int]:
@@ -225,20 +241,26 @@ async def get_schedules(session: AsyncSession, account_ids: list[int]) -> dict[i
     """The live open/close schedules of several accounts (for the alarm engine's timers)."""
     if not account_ids:
         return {}
-    accounts = (await session.execute(select(Account).where(Account.id.in_(account_ids))
-                                      )).scalars().all()
+
+    def of(column: Any) -> Any:
+        return one_of(session, column, account_ids)
+
+    accounts = (await session.execute(select(Account).where(of(Account.id)))).scalars().all()
     windows = (await session.execute(select(ScheduleWindow).where(
-        ScheduleWindow.account_id.in_(account_ids), ScheduleWindow.archived_at.is_(None))
+        of(ScheduleWindow.account_id), ScheduleWindow.archived_at.is_(None))
         .order_by(ScheduleWindow.weekday, ScheduleWindow.opens))).scalars().all()
     holidays = (await session.execute(select(Holiday).where(
-        Holiday.account_id.in_(account_ids), Holiday.archived_at.is_(None)))).scalars().all()
+        of(Holiday.account_id), Holiday.archived_at.is_(None)))).scalars().all()
     overrides = (await session.execute(select(ScheduleException).where(
-        ScheduleException.account_id.in_(account_ids), ScheduleException.archived_at.is_(None))
+        of(ScheduleException.account_id), ScheduleException.archived_at.is_(None))
         .order_by(ScheduleException.starts_at))).scalars().all()
-    return {a.id: _schedule_of(a, [w for w in windows if w.account_id == a.id],
-                               [h for h in holidays if h.account_id == a.id],
-                               [o for o in overrides if o.account_id == a.id])
-            for a in accounts}
+    by_account: dict[int, tuple[list[Any], list[Any], list[Any]]] = {
+        a.id: ([], [], []) for a in accounts}
+    for place, rows in enumerate((windows, holidays, overrides)):
+        for row in cast(Sequence[Any], rows):
+            if row.account_id in by_account:
+                by_account[row.account_id][place].append(row)
+    return {a.id: _schedule_of(a, *by_account[a.id]) for a in accounts}
 
 
 async def get_schedule(session: AsyncSession, account_id: int) -> Schedule:
@@ -254,6 +276,21 @@ async def panel_settings(session: AsyncSession, account_id: int) -> list[dict[st
         Panel.account_id == account_id, Panel.archived_at.is_(None)))).scalars().all()
     return [{"id": p.id, "account_code": p.account_code, "protocol": p.protocol,
              "test_interval_minutes": p.test_interval_minutes} for p in rows]
+
+
+async def test_intervals(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, int]:
+    """Each account's shortest test-report interval over its live panels (accounts with no
+    interval set are left out): one query for a batch of test reports."""
+    ids = sorted(set(account_ids))
+    out: dict[int, int] = {}
+    for i in range(0, len(ids), 900):
+        rows = await session.execute(
+            select(Panel.account_id, func.min(Panel.test_interval_minutes))
+            .where(one_of(session, Panel.account_id, ids[i:i + 900]), Panel.archived_at.is_(None),
+                   Panel.test_interval_minutes > 0)
+            .group_by(Panel.account_id))
+        out.update({int(aid): int(minutes) for aid, minutes in rows.all() if minutes})
+    return out
 
 
 async def current_contract(session: AsyncSession, account_id: int,

@@ -11,6 +11,7 @@ from typing import Any
 import uvicorn
 
 from agent_web.app import create_app
+from core import heap
 from core.services import Services
 from core.settings import Settings
 from vigil import migrate
@@ -49,6 +50,7 @@ async def run(settings: Settings, parts: list[Part], demo: bool, seed_accounts: 
                                            ws_per_message_deflate=False))
     tasks = [asyncio.create_task(part(services), name=getattr(part, "__name__", "part"))
              for part in parts]
+    log.debug("%d start-up objects frozen out of the collector's way", heap.settle())
     log.info("console on http://%s:%d", settings.http_host, settings.http_port)
     try:
         await server.serve()

@@ -4,7 +4,7 @@ clock, and helpers that publish ``signal.received`` payloads the way receivers d
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -13,7 +13,7 @@ import pytest
 
 from alarms.config import AlarmSettings
 from alarms.engine import AlarmEngine
-from alarms.subscriber import AccountInfo, CallTarget, CodeResult
+from alarms.subscriber import AccountInfo, CallTarget, CodeResult, LookupKey
 from core.audit import Actor
 from core.clock import FakeClock
 from core.services import Services
@@ -34,15 +34,17 @@ class FakeDirectory:
     devices: dict[int, dict[str, str]] = field(default_factory=dict)
     work_orders: list[dict[str, Any]] = field(default_factory=list)
     lookups: int = 0
+    lookup_calls: int = 0
 
     def add(self, number: str, status: str = "active") -> AccountInfo:
         info = AccountInfo(len(self.accounts) + 1, number, f"Shop {number}", status)
         self.accounts[number] = info
         return info
 
-    async def lookup(self, number: str, receiver_prefix: str | None) -> AccountInfo | None:
-        self.lookups += 1
-        return self.accounts.get(number)
+    async def lookup_many(self, keys: Sequence[LookupKey]) -> dict[LookupKey, AccountInfo | None]:
+        self.lookups += len(keys)
+        self.lookup_calls += 1
+        return {(number, prefix): self.accounts.get(number) for number, prefix in keys}
 
     async def account_by_id(self, account_id: int) -> AccountInfo | None:
         return next((a for a in self.accounts.values() if a.id == account_id), None)
@@ -56,8 +58,8 @@ class FakeDirectory:
             return "duress"
         return "valid" if passcode and code == passcode else "invalid"
 
-    async def test_interval_minutes(self, account_id: int) -> int | None:
-        return self.intervals.get(account_id)
+    async def test_intervals(self, account_ids: Sequence[int]) -> dict[int, int | None]:
+        return {aid: self.intervals.get(aid) for aid in account_ids}
 
     async def schedules(self, account_ids: list[int]) -> dict[int, Schedule]:
         return {a: self.scheds[a] for a in account_ids if a in self.scheds}

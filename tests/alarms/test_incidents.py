@@ -154,6 +154,27 @@ async def test_engine_consumes_the_bus_in_batches(services: Services, engine: Al
     assert directory.lookups == 20
 
 
+async def test_a_batch_asks_the_directory_once_for_every_account_it_has_not_seen(
+        services: Services, engine: AlarmEngine, directory: FakeDirectory,
+        clock: FakeClock) -> None:
+    """A power cut brings signals from accounts not heard from in hours: one directory call
+    for the batch's misses, not one per signal, and none while the cache holds them."""
+    for n in range(30):
+        directory.add(f"{2000 + n}")
+    burst = [sig(clock, f"{2000 + n % 30}", "130", zone=f"{n // 30 + 1:03d}") for n in range(60)]
+    burst.append(sig(clock, "9999", "130"))  # unknown: asked once too, and remembered
+    await engine.handle_signals(burst)
+    assert (directory.lookup_calls, directory.lookups) == (1, 31)
+    rows = await incidents(services)
+    assert len(rows) == 31 and sum(r.signal_count for r in rows) == 61
+    assert sorted(r.kind for r in rows).count("unknown_account") == 1
+    await engine.handle_signals([sig(clock, "2000", "130"), sig(clock, "9999", "130")])
+    assert directory.lookup_calls == 1
+    clock.advance(engine.settings.directory_ttl_seconds + 1)  # the cache's time to live
+    await engine.handle_signals([sig(clock, "2000", "130"), sig(clock, "2001", "130")])
+    assert (directory.lookup_calls, directory.lookups) == (2, 33)
+
+
 async def test_each_accounts_signals_keep_their_order_across_batches_in_flight(
         services: Services, directory: FakeDirectory, clock: FakeClock) -> None:
     """Small batches, two in flight on PostgreSQL: an alarm and its restore from one account

@@ -62,7 +62,7 @@ async def test_crm_directory_answers_from_real_crm_records(services: Services) -
     assert contact is not None
     assert [await d.verify_code(contact, c, ADMIN) for c in ("2468", "1357", "0000")] == [
         "valid", "duress", "invalid"]
-    assert await d.test_interval_minutes(aid) == 1440
+    assert await d.test_intervals([aid, 10_000]) == {aid: 1440, 10_000: None}
     sched = (await d.schedules([aid]))[aid]
     assert sched.timezone == "UTC" and [w.weekday for w in sched.windows] == [0]
     assert aid in await d.scheduled_account_ids()
@@ -201,6 +201,26 @@ async def test_receiver_without_a_prefix_reports_the_one_account_of_that_number(
     assert (await d.lookup("0166", "02")).id == other  # type: ignore[union-attr]
     plain = await crm_account(services, number="0166", prefix="")
     assert (await d.lookup("0166", None)).id == plain  # type: ignore[union-attr]
+
+
+async def test_crm_directory_answers_a_batch_of_numbers_with_the_same_rule(
+        services: Services) -> None:
+    d = CrmDirectory(services.db, services.clock)
+    only = await crm_account(services, number="0166", prefix="01")
+    a2 = await crm_account(services, number="0277", prefix="02")
+    a3 = await crm_account(services, number="0277", prefix="03")
+    plain = await crm_account(services, number="0388", prefix="")
+    await crm_account(services, number="0388", prefix="04")
+    keys: list[tuple[str, str | None]] = [
+        ("0166", None), ("0166", "01"), ("0166", ""), ("0277", None), ("0277", "03"),
+        ("0388", None), ("0388", "05"), ("9999", None), ("", None)]
+    found = await d.lookup_many(keys)
+    assert {k: (v.id if v else None) for k, v in found.items()} == {
+        ("0166", None): only, ("0166", "01"): only, ("0166", ""): None,
+        ("0277", None): None,  # two prefixes: ambiguous until the receiver's is configured
+        ("0277", "03"): a3, ("0388", None): plain, ("0388", "05"): None,
+        ("9999", None): None, ("", None): None}
+    assert a2 != a3
 
 
 async def test_signals_of_crm_accounts_on_a_receiver_without_prefix_are_not_unknown(
