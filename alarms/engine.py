@@ -263,7 +263,7 @@ class AlarmEngine:
         self._accounts = _TTLCache(st.directory_ttl_seconds)
         self._schedules = _TTLCache(st.schedule_refresh_seconds)
         self._intervals = _TTLCache(st.directory_ttl_seconds)
-        self._scheduled_ids: tuple[float, list[int]] | None = None
+        self._scheduled_ids: tuple[float, frozenset[int]] | None = None
         self._plans: list[plans.PlanRule] | None = None
         self._disaster: disaster.DisasterState | None = None
         self._sub: Subscription | None = None
@@ -459,13 +459,25 @@ class AlarmEngine:
             else:
                 missing.append(aid)
         if missing:
-            found = await self.directory.schedules(missing)
+            # most accounts have no schedule: ask crm only for those listed as having one
+            scheduled = await self.scheduled_ids()
+            asked = [aid for aid in missing if aid in scheduled]
+            found = await self.directory.schedules(asked) if asked else {}
             for aid in missing:
                 sch = found.get(aid)
                 value = sch if sch is not None and sch.windows else None
                 self._schedules.put(aid, value, mono)
                 out[aid] = value
         return out
+
+    async def scheduled_ids(self) -> frozenset[int]:
+        """The accounts with an open/close schedule, refreshed as often as schedules are."""
+        mono = self.clock.monotonic()
+        if self._scheduled_ids is None or \
+                mono - self._scheduled_ids[0] > self.settings.schedule_refresh_seconds:
+            self._scheduled_ids = (mono,
+                                   frozenset(await self.directory.scheduled_account_ids()))
+        return self._scheduled_ids[1]
 
     async def test_intervals(self, account_ids: Iterable[int]) -> dict[int, int | None]:
         mono = self.clock.monotonic()
@@ -536,8 +548,8 @@ class AlarmEngine:
                 need_schedule.add(info.id)
             if info is not None and cls.kind == "test":
                 need_interval.add(info.id)
-        scheds = await self.schedules(need_schedule) if need_schedule else {}
-        intervals = await self.test_intervals(need_interval) if need_interval else {}
+        scheds, intervals = await asyncio.gather(  # two reads of crm, side by side
+            self.schedules(need_schedule), self.test_intervals(need_interval))
 
         for attempt in range(6):
             try:
@@ -1030,11 +1042,7 @@ class AlarmEngine:
 
     async def _tick_schedules(self, rules: list[plans.PlanRule]) -> None:
         now = self.clock.now()
-        mono = self.clock.monotonic()
-        if self._scheduled_ids is None or \
-                mono - self._scheduled_ids[0] > self.settings.schedule_refresh_seconds:
-            self._scheduled_ids = (mono, await self.directory.scheduled_account_ids())
-        ids = self._scheduled_ids[1]
+        ids = sorted(await self.scheduled_ids())
         if not ids:
             return
         scheds = await self.schedules(ids)

@@ -112,20 +112,24 @@ class CrmDirectory:
     async def lookup_many(self, keys: Sequence[LookupKey]) -> dict[LookupKey, AccountInfo | None]:
         """One crm query for every number of the batch (a power cut's burst comes from accounts
         the cache has not seen for hours)."""
-        async with self.db.session() as s:
+        async with self.db.reader() as s:
             rows = await crm.find_account_infos(s, [number for number, _ in keys])
-        return {(number, prefix): self._info(pick_account(rows, number, prefix))
+        by_number: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_number.setdefault(row["number"], []).append(row)
+        return {(number, prefix): self._info(pick_account(by_number.get(number, ()), number,
+                                                          prefix))
                 for number, prefix in keys}
 
     async def lookup(self, number: str, receiver_prefix: str | None) -> AccountInfo | None:
         return (await self.lookup_many([(number, receiver_prefix)]))[(number, receiver_prefix)]
 
     async def account_by_id(self, account_id: int) -> AccountInfo | None:
-        async with self.db.session() as s:
+        async with self.db.reader() as s:
             return self._info(await crm.account_info(s, account_id))
 
     async def call_list(self, account_id: int) -> list[CallTarget]:
-        async with self.db.session() as s:
+        async with self.db.reader() as s:
             entries = await crm.call_list(s, account_id)
         return [CallTarget(e.contact_id, e.name, [p["e164"] for p in e.phones], e.has_passcode)
                 for e in entries]
@@ -135,12 +139,12 @@ class CrmDirectory:
             return await crm.verify_contact_code(s, self.clock, actor, contact_id, code)
 
     async def test_intervals(self, account_ids: Sequence[int]) -> dict[int, int | None]:
-        async with self.db.session() as s:
+        async with self.db.reader() as s:
             found = await crm.test_intervals(s, account_ids)
         return {aid: found.get(aid) for aid in account_ids}
 
     async def schedules(self, account_ids: list[int]) -> dict[int, Schedule]:
-        async with self.db.session() as s:
+        async with self.db.reader() as s:
             return await crm.get_schedules(s, account_ids)
 
     async def scheduled_account_ids(self) -> list[int]:

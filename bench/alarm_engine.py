@@ -118,6 +118,7 @@ async def run_one(url: str, signals: int, rate: float, hot: int) -> dict[str, An
     # 2. paced: a steady rate, latency from signal.received to incident.* per signal.
     paced = int(rate * 5)
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     step = 0.01
     per_step = max(1, int(rate * step))
     n = signals
@@ -131,6 +132,7 @@ async def run_one(url: str, signals: int, rate: float, hot: int) -> dict[str, An
         await asyncio.sleep(max(0.0, target - time.perf_counter()))
     while engine.processed < signals + paced:  # noqa: ASYNC110
         await asyncio.sleep(0.005)
+    paced_cpu = (time.process_time() - cpu0) / (time.perf_counter() - t0)
     await asyncio.sleep(0.05)
     await engine.stop()
     sub.close()
@@ -143,6 +145,7 @@ async def run_one(url: str, signals: int, rate: float, hot: int) -> dict[str, An
             "burst_signals_per_cpu_s": round(signals / burst_cpu, 1),
             "host_load_1min": round(os.getloadavg()[0], 2),
             "paced_rate_per_s": rate, "paced_signals": paced,
+            "paced_process_cpu_share": round(paced_cpu, 2),  # of one core, bench included
             "latency_samples": len(lat), "latency_p50_ms": round(q[49] * 1000, 2),
             "latency_p99_ms": round(q[98] * 1000, 2),
             "failed_batches": engine.failed_batches}

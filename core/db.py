@@ -139,6 +139,21 @@ class Database:
                 raise
 
     @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads that need no snapshot across statements. On PostgreSQL it runs
+        outside a transaction (autocommit), so each query is one round trip, without a BEGIN
+        before and a ROLLBACK after: the alarm engine's lookups of every batch. Elsewhere a
+        plain session."""
+        if self.dialect != "postgresql":
+            async with self.session() as session:
+                yield session
+            return
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=conn, expire_on_commit=False) as session:
+                yield session
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction, committed when the block ends without error."""
         async with self.sessionmaker() as session, session.begin():
