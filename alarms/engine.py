@@ -14,6 +14,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -51,11 +52,12 @@ from alarms.models import (
     IncidentSignal,
     ScheduleMark,
 )
+from alarms.pg_batch import BatchStatement
 from alarms.runaway import TokenBuckets
 from alarms.subscriber import AccountInfo, LookupKey, SubscriberDirectory
 from core import audit
 from core.bus import Event, Subscription
-from core.db import one_of
+from core.db import Database, one_of
 from core.models import AuditEntry
 from core.services import Services
 from crm.schedule import Schedule
@@ -195,6 +197,12 @@ class IncidentRow:
         out.update(b_id=self.id, b_version=self.version, b_next=self.version + 1)
         return out
 
+    def versioned_changes(self) -> dict[str, Any]:
+        """The same for :mod:`alarms.pg_batch`: the id, the version read, the columns."""
+        out = {name: getattr(self, name) for name in SIGNAL_COLUMNS}
+        out.update(id=self.id, version=self.version)
+        return out
+
 
 AnyIncident = IncidentRow
 
@@ -250,10 +258,11 @@ class _Batch:
 
 class AlarmEngine:
     def __init__(self, services: Services, directory: SubscriberDirectory,
-                 settings: AlarmSettings | None = None, local_only: bool = False) -> None:
+                 settings: AlarmSettings | None = None, local_only: bool = False,
+                 db: Database | None = None) -> None:
         self.services = services
         self.local_only = local_only
-        self.db = services.db
+        self.db = db or services.db  # another than the services' is the engine's to dispose
         self.bus = services.bus
         self.clock = services.clock
         self.directory = directory
@@ -290,6 +299,8 @@ class AlarmEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self._tasks.clear()
+        if self.db is not self.services.db:
+            await self.db.dispose()
 
     def _depth(self) -> int:
         """Batches in flight at once: SQLite has one writer, so one there."""
@@ -896,32 +907,26 @@ class AlarmEngine:
             else:
                 rest.append(item)
         rows = [i.row() for i in b.new]
-        raw = await _raw(s) if rows else None
-        if raw is not None:
+        raw = await _raw(s)  # PostgreSQL: ids reserved ahead, then one statement writes all
+        if raw is not None and rows:
             for inc, row, new_id in zip(b.new, rows, await self._ids.take(raw, len(rows)),
                                         strict=True):
                 inc.id = row["id"] = new_id
-            await _bulk_insert(s, _INCIDENTS, rows)
         elif rows:
             result = await s.execute(
                 insert(_INCIDENTS).returning(_INCIDENTS.c.id, sort_by_parameter_order=True),
                 rows)
             for inc, new_id in zip(b.new, result.scalars().all(), strict=True):
                 inc.id = new_id
-        await self._write_open(s, [inc for key, (inc, _) in b.touched.items()
-                                   if key not in new_ids])
-        await s.flush()
-        for item in rest:
+        for item in rest:  # what waited for the new incidents' ids
             if callable(item):
                 item()
             elif item[0] == "mark":
                 _, aid, day, kind, inc = item
                 s.add(ScheduleMark(account_id=aid, day=day, kind=kind, incident_id=inc.id,
                                    at=b.now))
-        if b.rows:
-            for row, inc in b.rows:
-                row["incident_id"] = inc.id if inc is not None else None
-            await _bulk_insert(s, _SIGNALS, [row for row, _ in b.rows])
+        for row, inc in b.rows:
+            row["incident_id"] = inc.id if inc is not None else None
         at = self.clock.now()
         for inc, row in zip(b.new, rows, strict=True):
             snap = opened[id(inc)] if id(inc) in opened else light_snapshot(inc, row)
@@ -939,8 +944,23 @@ class AlarmEngine:
                 b.audits.append(_entry(at, "signals", inc.id,
                                        {f: _plain(was[f]) for f in changed},
                                        {f: _plain(getattr(inc, f)) for f in changed}, None))
-        if b.audits:
-            await _bulk_insert(s, _AUDIT, b.audits)
+        updated = sorted((inc for key, (inc, _) in b.touched.items() if key not in new_ids),
+                         key=lambda i: i.id or 0)
+        if raw is not None:
+            matched = await _PG_BATCH.run(
+                raw, [rows, [row for row, _ in b.rows], b.audits],
+                [i.versioned_changes() for i in updated])
+            if matched != len(updated):
+                raise StaleDataError(f"{len(updated) - matched} of {len(updated)} open "
+                                     "incidents changed under the alarm batch")
+            for inc in updated:
+                inc.version += 1
+        else:
+            await self._write_open(s, updated)
+            if b.rows:
+                await _bulk_insert(s, _SIGNALS, [row for row, _ in b.rows])
+            if b.audits:
+                await _bulk_insert(s, _AUDIT, b.audits)
         await s.flush()
         for key, (inc, sids) in b.touched.items():
             if key in new_ids:
@@ -1095,6 +1115,17 @@ _SYSTEM_CLOSE: dict[str, tuple[str, str]] = {
 }
 
 
+# The columns of the rows the batch appends (as :meth:`AlarmEngine._log` and :func:`_entry`
+# make them), and the batch's one statement on PostgreSQL.
+SIGNAL_ROW_COLUMNS = ("incident_id", "signal_id", "account_id", "account_key", "received_at",
+                      "processed_at", "event_system", "event_code", "qualifier", "kind",
+                      "event_class", "priority", "partition", "zone", "user", "logged_reason")
+AUDIT_ROW_COLUMNS = ("at", "actor_id", "actor", "action", "entity", "entity_id", "before",
+                     "after", "note")
+_PG_BATCH = BatchStatement(
+    [(_INCIDENTS, ("id",) + INCIDENT_COLUMNS), (_SIGNALS, SIGNAL_ROW_COLUMNS),
+     (_AUDIT, AUDIT_ROW_COLUMNS)], _INCIDENTS, SIGNAL_COLUMNS)
+
 _JSON_COLUMNS = {t.name: frozenset(c.name for c in t.columns if isinstance(c.type, JSON))
                  for t in (_SIGNALS, _AUDIT, _INCIDENTS)}
 
@@ -1123,9 +1154,14 @@ async def _bulk_insert(s: AsyncSession, table: Table, rows: list[dict[str, Any]]
         await s.execute(insert(table), rows)
         return
     names = list(rows[0])
-    json_cols = _JSON_COLUMNS[table.name]
-    records = [tuple(_json_text(row[n]) if n in json_cols else row[n] for n in names)
-               for row in rows]
+    json_at = [i for i, n in enumerate(names) if n in _JSON_COLUMNS[table.name]]
+    values = operator.itemgetter(*names) if len(names) > 1 else lambda r: (r[names[0]],)
+    records: list[Any] = [values(row) for row in rows]
+    if json_at:
+        for k, rec in enumerate(records):
+            rec = records[k] = list(rec)
+            for i in json_at:
+                rec[i] = _json_text(rec[i])
     try:
         await raw.copy_records_to_table(table.name, records=records, columns=names)
     except asyncpg.IntegrityConstraintViolationError as exc:

@@ -17,6 +17,7 @@ import contextlib
 from alarms.config import AlarmSettings
 from alarms.engine import AlarmEngine
 from alarms.subscriber import CrmDirectory
+from core.db import Database
 from core.lease import LeaseKeeper, LeaseStore
 from core.services import Services
 
@@ -24,8 +25,15 @@ TIMER_LEASE = "alarms.timers"
 
 
 def make_engine(services: Services, settings: AlarmSettings | None = None) -> AlarmEngine:
-    engine = AlarmEngine(services, CrmDirectory(services.db, services.clock), settings,
-                         local_only=True)
+    """The engine with crm as its directory. On PostgreSQL it has a pool of its own without
+    the check-out ping (:class:`core.db.Database`): a batch checks out a connection for its
+    transaction and one for each crm read, and a connection lost under a batch fails it and
+    it is retried. :meth:`AlarmEngine.stop` disposes of that pool."""
+    db = services.db
+    if db.dialect == "postgresql":
+        db = Database(db.url, pre_ping=False)
+    engine = AlarmEngine(services, CrmDirectory(db, services.clock), settings,
+                         local_only=True, db=db)
     services.extra["alarms.engine"] = engine
     return engine
 

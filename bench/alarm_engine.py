@@ -32,8 +32,7 @@ from pgdb import DEFAULT_URL, ensure_database  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from alarms.config import AlarmSettings  # noqa: E402
-from alarms.engine import AlarmEngine  # noqa: E402
-from alarms.subscriber import CrmDirectory  # noqa: E402
+from alarms.runtime import make_engine  # noqa: E402
 from core import heap  # noqa: E402
 from core.bus import Bus  # noqa: E402
 from core.clock import SystemClock  # noqa: E402
@@ -88,7 +87,7 @@ async def run_one(url: str, signals: int, rate: float, hot: int) -> dict[str, An
     await seed_accounts(services.db, ACCOUNTS)
     # The production directory (crm), its cache cold: signals from 100,000 accounts at
     # 2,000/s rarely repeat an account within the cache's minute, so each batch asks crm.
-    engine = AlarmEngine(services, CrmDirectory(services.db, services.clock), AlarmSettings(
+    engine = make_engine(services, AlarmSettings(  # as `vigil serve` makes it
         _env_file=None, runaway_capacity=1000, batch_size=500))  # type: ignore[call-arg]
     heap.settle()  # as `vigil serve` does once started
     rng = random.Random(7)

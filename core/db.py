@@ -79,8 +79,14 @@ def one_of(session: AsyncSession, column: Any,
     of a new length is parsed and planned anew. Elsewhere an IN list (SQLite takes at most 999
     parameters per statement: callers send chunks)."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(cast(list(values), ARRAY(column.type)))
+        array = _ARRAYS.get(column)
+        if array is None:
+            array = _ARRAYS[column] = ARRAY(column.type)
+        return column == any_(cast(list(values), array))
     return column.in_(values)
+
+
+_ARRAYS: dict[Any, ARRAY[Any]] = {}  # column -> its array type, made once
 
 
 def is_sqlite(url: str) -> bool:
@@ -119,9 +125,12 @@ def make_engine(url: str, echo: bool = False, **kw: Any) -> AsyncEngine:
 class Database:
     """Owns the engine and hands out sessions; one per process."""
 
-    def __init__(self, url: str, echo: bool = False) -> None:
+    def __init__(self, url: str, echo: bool = False, pre_ping: bool = True) -> None:
+        """``pre_ping`` checks each connection as it leaves the pool (on asyncpg three round
+        trips: BEGIN, a no-op, ROLLBACK), so a request never meets a connection the server
+        dropped; a caller that retries on a lost connection can do without it."""
         self.url = url
-        self.engine = make_engine(url, echo=echo)
+        self.engine = make_engine(url, echo=echo, **({} if pre_ping else {"pool_pre_ping": False}))
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

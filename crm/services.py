@@ -105,10 +105,15 @@ async def find_account_infos(session: AsyncSession,
     wanted = sorted({n for n in numbers if n})
     out: list[dict[str, Any]] = []
     for i in range(0, len(wanted), 900):
-        rows = await session.scalars(select(Account).where(
-            one_of(session, Account.number, wanted[i:i + 900]), Account.archived_at.is_(None)))
-        out += [_info(a) for a in rows]
+        rows = await session.execute(select(*_INFO_COLUMNS).where(  # rows, not ORM objects:
+            one_of(session, Account.number, wanted[i:i + 900]),  # a batch reads hundreds
+            Account.archived_at.is_(None)))
+        out += [{**row, "archived": False} for row in rows.mappings()]
     return out
+
+
+_INFO_COLUMNS = (Account.id, Account.number, Account.receiver_prefix, Account.name,
+                 Account.status, Account.language, Account.timezone)
 
 
 async def scheduled_account_ids(session: AsyncSession) -> list[int]:
