@@ -336,7 +336,9 @@ class AlarmEngine:
                         carry.clear()
                     await self.handle_events(events)
                     continue
-                fresh = [dict(ev.data) for ev in events if not self._elsewhere(ev)]
+                # the payloads are read, never changed: no copies
+                fresh = [cast(dict[str, Any], ev.data) for ev in events
+                         if not self._elsewhere(ev)]
                 infos = await self._resolve(fresh)
                 pending = carry + [(p, i, self._order_key(p, i))
                                    for p, i in zip(fresh, infos, strict=True)]
@@ -449,12 +451,14 @@ class AlarmEngine:
             hit, value = self._accounts.get(key, mono)
             if not hit:
                 missing.setdefault(key, []).append(len(out))
-            out.append(value)
+            out.append(AccountInfo(*value) if value is not None else None)
         if missing:
             found = await self.directory.lookup_many(list(missing))
             for key, places in missing.items():
                 info = found.get(key)
-                self._accounts.put(key, info, mono)
+                # kept as a plain tuple: the collector does not track those (see core.heap)
+                self._accounts.put(key, None if info is None else
+                                   (info.id, info.number, info.name, info.status), mono)
                 for i in places:
                     out[i] = info
         return out
@@ -644,9 +648,8 @@ class AlarmEngine:
         return st
 
     def _log(self, b: _Batch, p: dict[str, Any], info: AccountInfo | None, cls: Classified,
-             inc: AnyIncident | None, reason: str | None) -> None:
+             inc: AnyIncident | None, reason: str | None, received: datetime) -> None:
         sid = str(p["signal_id"]) if p.get("signal_id") is not None else None
-        received = parse_time(p.get("received_at"), b.now)
         row = {
             "incident_id": None, "signal_id": sid,
             "account_id": info.id if info else None, "account_key": self._key(p, info),
@@ -715,9 +718,9 @@ class AlarmEngine:
             inc.hold_until = None
 
     def _mark_zone(self, inc: AnyIncident, zone: str, kind: str, state: str, at: datetime) -> None:
-        zones = dict(inc.zones or {})
-        zones[zone] = {"kind": kind, "state": state, "at": at.isoformat()}
-        inc.zones = zones
+        if inc.zones is None:
+            inc.zones = {}
+        inc.zones[zone] = {"kind": kind, "state": state, "at": at.isoformat()}
 
     async def _apply(self, b: _Batch, p: dict[str, Any], info: AccountInfo | None,
                      cls: Classified, rules: list[plans.PlanRule],
@@ -731,16 +734,16 @@ class AlarmEngine:
                 line_key = _line_key(p)
                 if cls.restore:
                     inc = b.open.get((line_key, "technical"))
-                    self._log(b, p, info, cls, inc, None if inc else "restore")
+                    self._log(b, p, info, cls, inc, None if inc else "restore", received)
                     return
                 inc = self._raise(b, p, info, "comm_trouble", rules, key=line_key)
             else:
                 inc = self._raise(b, p, info, "unknown_account", rules,
                                   priority=min(cls.priority, kind_info("unknown_account")[1]))
-            self._log(b, p, info, cls, inc, None)
+            self._log(b, p, info, cls, inc, None, received)
             return
         if info.status == "cancelled":
-            self._log(b, p, info, cls, None, "account_cancelled")
+            self._log(b, p, info, cls, None, "account_cancelled", received)
             return
         state = b.states.get(info.id)
         on_test = state is not None and state.on_test_until is not None \
@@ -749,10 +752,10 @@ class AlarmEngine:
             await self._test_received(b, p, info, cls, received, intervals.get(info.id))
             return
         if on_test:
-            self._log(b, p, info, cls, None, "on_test")
+            self._log(b, p, info, cls, None, "on_test", received)
             return
         if info.status == "on_hold" and not cls.life_safety:
-            self._log(b, p, info, cls, None, "on_hold")
+            self._log(b, p, info, cls, None, "on_hold", received)
             return
         if not cls.life_safety:
             allowed = self.buckets.take(info.id, self.clock.monotonic())
@@ -766,7 +769,7 @@ class AlarmEngine:
                     b.after_flush.append(lambda st=st, inc=inc: setattr(
                         st, "runaway_incident_id", inc.id))
                     st.runaway_incident_id = -1  # placeholder until the flush gives the id
-                self._log(b, p, info, cls, None, "runaway")
+                self._log(b, p, info, cls, None, "runaway", received)
                 return
         if cls.opening or cls.closing:
             self._open_close(b, p, info, cls, received, rules, scheds.get(info.id))
@@ -778,7 +781,7 @@ class AlarmEngine:
                     self.settings.cancel_window_seconds:
                 b.touch(own, None)
                 own.cancelled_at_panel = True
-            self._log(b, p, info, cls, own, None if own else "cancel")
+            self._log(b, p, info, cls, own, None if own else "cancel", received)
             return
         if cls.restore:
             target = None
@@ -788,23 +791,23 @@ class AlarmEngine:
                     target = cand
                     break
             if target is None:
-                self._log(b, p, info, cls, own, None if own else "restore")
+                self._log(b, p, info, cls, own, None if own else "restore", received)
                 return
             self._mark_zone(target, zone, target.zones[zone]["kind"], "restored", received)
-            self._log(b, p, info, cls, target, None)
+            self._log(b, p, info, cls, target, None, received)
             if target.status == "held" and all(v["state"] == "restored"
                                                for v in target.zones.values()):
                 b.after_flush.append(("close_held", target))
             return
         if not cls.raises_incident:
-            self._log(b, p, info, cls, own, None if own else "no_incident")
+            self._log(b, p, info, cls, own, None if own else "no_incident", received)
             return
         rule = disaster.rule_for(dstate, cls.kind, cls.event_class)
         priority = cls.priority
         hold = False
         if rule is not None:
             if rule.mode == "log":
-                self._log(b, p, info, cls, None, "disaster")
+                self._log(b, p, info, cls, None, "disaster", received)
                 return
             if rule.mode == "lower":
                 priority = min(9, priority + rule.by)
@@ -823,7 +826,7 @@ class AlarmEngine:
         if cls.kind == "duress":
             inc.duress = True
         self._mark_zone(inc, zone, cls.kind, "active", received)
-        self._log(b, p, info, cls, inc, None)
+        self._log(b, p, info, cls, inc, None, received)
 
     async def _test_received(self, b: _Batch, p: dict[str, Any], info: AccountInfo,
                              cls: Classified, received: datetime,
@@ -832,7 +835,7 @@ class AlarmEngine:
         st.last_test_at = received
         st.test_interval_minutes = interval
         st.test_due_at = received + timedelta(minutes=interval) if interval else None
-        self._log(b, p, info, cls, None, "test")
+        self._log(b, p, info, cls, None, "test", received)
         if st.fail_to_test_incident_id:
             inc = next((i for i in b.open.values() if i.id == st.fail_to_test_incident_id),
                        None)
@@ -861,10 +864,10 @@ class AlarmEngine:
             b.marks.add((info.id, day, kind))
             inc = self._raise(b, p, info, kind, rules)
             b.after_flush.append(("mark", info.id, day, kind, inc))
-            self._log(b, p, info, cls, inc, None)
+            self._log(b, p, info, cls, inc, None, received)
             return
         own = b.open.get((key, "operator"))
-        self._log(b, p, info, cls, own, None if own else "open_close")
+        self._log(b, p, info, cls, own, None if own else "open_close", received)
 
     async def _write_open(self, s: AsyncSession, incs: list[IncidentRow]) -> None:
         """Write back the batch's changes to incidents that were open: one executemany UPDATE,
@@ -906,16 +909,14 @@ class AlarmEngine:
                     closed.append((inc, before, note))
             else:
                 rest.append(item)
-        rows = [i.row() for i in b.new]
         raw = await _raw(s)  # PostgreSQL: ids reserved ahead, then one statement writes all
-        if raw is not None and rows:
-            for inc, row, new_id in zip(b.new, rows, await self._ids.take(raw, len(rows)),
-                                        strict=True):
-                inc.id = row["id"] = new_id
-        elif rows:
+        if raw is not None and b.new:
+            for inc, new_id in zip(b.new, await self._ids.take(raw, len(b.new)), strict=True):
+                inc.id = new_id
+        elif b.new:
             result = await s.execute(
                 insert(_INCIDENTS).returning(_INCIDENTS.c.id, sort_by_parameter_order=True),
-                rows)
+                [i.row() for i in b.new])
             for inc, new_id in zip(b.new, result.scalars().all(), strict=True):
                 inc.id = new_id
         for item in rest:  # what waited for the new incidents' ids
@@ -928,9 +929,14 @@ class AlarmEngine:
         for row, inc in b.rows:
             row["incident_id"] = inc.id if inc is not None else None
         at = self.clock.now()
-        for inc, row in zip(b.new, rows, strict=True):
-            snap = opened[id(inc)] if id(inc) in opened else light_snapshot(inc, row)
-            snap["id"] = inc.id
+        views: dict[int, dict[str, Any]] = {}  # new incidents as the bus shows them
+        for inc in b.new:
+            if id(inc) in opened:  # opened and closed in this batch: as it was opened
+                snap = opened[id(inc)]
+                snap["id"] = inc.id
+            else:  # the event's view, and the same fields for the audit entry
+                view = views[id(inc)] = incident_dict(inc)
+                snap = {**view, "account_key": inc.account_key}
             b.audits.append(_entry(at, "open", inc.id, None, snap, None))
         for inc, snap, note in closed:
             old, new = audit.diff(snap, light_snapshot(inc))
@@ -948,7 +954,7 @@ class AlarmEngine:
                          key=lambda i: i.id or 0)
         if raw is not None:
             matched = await _PG_BATCH.run(
-                raw, [rows, [row for row, _ in b.rows], b.audits],
+                raw, [[i.__dict__ for i in b.new], [row for row, _ in b.rows], b.audits],
                 [i.versioned_changes() for i in updated])
             if matched != len(updated):
                 raise StaleDataError(f"{len(updated) - matched} of {len(updated)} open "
@@ -969,7 +975,8 @@ class AlarmEngine:
                 topic = "incident.closed"
             else:
                 topic = "incident.updated"
-            b.out.add(topic, {"change": "signals", "incident": incident_dict(inc),
+            seen = views.get(key) if topic == "incident.opened" else None
+            b.out.add(topic, {"change": "signals", "incident": seen or incident_dict(inc),
                               "signal_ids": sids})
 
     # --- timers -----------------------------------------------------------------------------
@@ -1052,8 +1059,8 @@ class AlarmEngine:
         wanted = set(ids)
         found: dict[int, AccountInfo] = {}
         for value, _exp in list(self._accounts._data.values()):
-            if isinstance(value, AccountInfo) and value.id in wanted:
-                found[value.id] = value
+            if value is not None and value[0] in wanted:
+                found[value[0]] = AccountInfo(*value)
         for aid in wanted - set(found):
             info = await self.directory.account_by_id(aid)
             if info is not None:

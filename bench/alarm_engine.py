@@ -41,6 +41,7 @@ from core.services import Services  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from crm.models import Account  # noqa: E402
 from vigil import migrate  # noqa: E402
+from vigil.cli import run_main  # noqa: E402
 
 ACCOUNTS = 100_000
 PG_URL = os.environ.get("VIGIL_BENCH_PG_URL", DEFAULT_URL)
@@ -173,4 +174,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_main(main(), Settings().event_loop)  # on the loop `vigil serve` runs on

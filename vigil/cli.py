@@ -7,9 +7,24 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from core.settings import Settings
+
+
+def run_main(main: Coroutine[Any, Any, Any], loop: str) -> Any:
+    """Run a long-lived command on uvloop where it is installed (uvicorn[standard] brings it on
+    Linux): asyncpg and the sockets of receivers, AMI and FastAGI take less CPU per message
+    there, which the alarm engine's latency at 2,000 signals/s needs."""
+    if loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:  # not on this platform: the standard loop is correct, only slower
+            pass
+        else:
+            return uvloop.run(main)
+    return asyncio.run(main)
 
 
 def _settings() -> Settings:
@@ -53,15 +68,17 @@ def _parts(demo: bool) -> list:  # type: ignore[type-arg]
 def cmd_demo(args: argparse.Namespace) -> int:
     from vigil import runtime
 
-    asyncio.run(runtime.run(_settings(), _parts(demo=True), demo=True,
-                            seed_accounts=args.accounts))
+    settings = _settings()
+    run_main(runtime.run(settings, _parts(demo=True), demo=True, seed_accounts=args.accounts),
+         settings.event_loop)
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from vigil import roles
 
-    asyncio.run(roles.serve(_settings(), args.role, _parts(demo=False)))
+    settings = _settings()
+    run_main(roles.serve(settings, args.role, _parts(demo=False)), settings.event_loop)
     return 0
 
 

@@ -28,6 +28,7 @@ from typing import Any, Final
 
 import uvicorn
 
+from core import heap
 from core.bus_pg import PostgresBusBackend, choose_backend
 from core.lease import LeaseKeeper, LeaseStore
 from core.services import Services
@@ -174,6 +175,7 @@ async def serve(settings: Settings, role: str, parts: Iterable[Part]) -> None:
         keeper = LeaseKeeper(store, name, holder, services.clock, bus=services.bus)
         start(keeper.run(_together(services, specs)), f"lease:{name}")
 
+    log.debug("%d start-up objects frozen out of the collector's way", heap.settle())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

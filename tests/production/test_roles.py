@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from core.services import Services
@@ -80,3 +82,15 @@ def test_the_real_parts_run_where_the_cluster_needs_them() -> None:
     assert by_role == {"receivers": ["receivers", "run_alarms"],
                        "cti": ["run_alarms", "run_cti", "run_ivr"],
                        "web": ["run_alarms"]}
+
+
+def test_long_lived_commands_run_on_uvloop_unless_told_otherwise() -> None:
+    import uvloop
+
+    from vigil.cli import run_main
+
+    async def loop_kind() -> bool:
+        return isinstance(asyncio.get_running_loop(), uvloop.Loop)
+
+    assert run_main(loop_kind(), "uvloop") is True
+    assert run_main(loop_kind(), "asyncio") is False
