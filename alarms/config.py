@@ -34,6 +34,9 @@ class AlarmSettings(BaseSettings):
     pipeline_depth: int = Field(
         2, ge=1, description="Batches of signals (of different accounts) in flight at once, "
                              "each in its own transaction; 1 on SQLite.")
+    database_retry_max_seconds: float = Field(
+        5.0, gt=0, description="While the database is unreachable, signals are held and "
+                               "retried, waiting at most this long between tries.")
     receiver_prefixes: dict[str, str] = Field(
         default_factory=dict, description="Receiver name -> account prefix in crm.")
     false_alarm_threshold: int = Field(

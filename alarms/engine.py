@@ -278,7 +278,10 @@ class AlarmEngine:
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.processed = 0
-        self.failed_batches = 0
+        self.failed_batches = 0  # batches that failed (and were applied in halves)
+        self.failed_signals = 0  # signals that could not be applied at all
+        self.db_unavailable_since: float | None = None  # monotonic; None while it answers
+        self._retry_delay = 0.05
         self._ids = _IncidentIds()
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -339,7 +342,15 @@ class AlarmEngine:
                 # the payloads are read, never changed: no copies
                 fresh = [cast(dict[str, Any], ev.data) for ev in events
                          if not self._elsewhere(ev)]
-                infos = await self._resolve(fresh)
+                while True:  # crm away: keep the signals in hand and wait for it
+                    try:
+                        infos = await self._resolve(fresh)
+                        break
+                    except Exception as exc:
+                        if not _unreachable(exc):
+                            raise
+                        await self._wait_for_database(exc)
+                self._database_back()
                 pending = carry + [(p, i, self._order_key(p, i))
                                    for p, i in zip(fresh, infos, strict=True)]
                 if len(running) >= self._depth():
@@ -415,11 +426,23 @@ class AlarmEngine:
 
     async def _signals_guarded(self, signals: list[dict[str, Any]],
                                infos: list[AccountInfo | None] | None = None) -> None:
+        """Apply a batch; one that fails for a reason other than the database being away
+        (which :meth:`handle_signals` waits out) is split in halves and each applied in
+        turn, so a signal the rules cannot handle costs itself only, never its batch."""
         try:
             await self.handle_signals(signals, infos)
         except Exception:
             self.failed_batches += 1
-            log.exception("alarm engine failed a batch of %d signals", len(signals))
+            if len(signals) > 1:
+                log.warning("alarm batch of %d signals failed: applying it in halves",
+                            len(signals), exc_info=True)
+                mid = len(signals) // 2
+                await self._signals_guarded(signals[:mid], infos[:mid] if infos else None)
+                await self._signals_guarded(signals[mid:], infos[mid:] if infos else None)
+                return
+            self.failed_signals += 1
+            log.exception("alarm engine could not apply signal %s: %s",
+                          signals[0].get("signal_id"), signals[0])
 
     async def call_result(self, data: dict[str, Any]) -> None:
         """A verification result reported on the bus by the CTI (or the IVR)."""
@@ -566,17 +589,43 @@ class AlarmEngine:
         scheds, intervals = await asyncio.gather(  # two reads of crm, side by side
             self.schedules(need_schedule), self.test_intervals(need_interval))
 
-        for attempt in range(6):
+        attempt = 0
+        while True:
             try:
                 out = await self._apply_batch(prepared, rules, dstate, scheds, intervals)
                 break
-            except (StaleDataError, IntegrityError, DBAPIError) as exc:
-                if attempt == 5:
+            except Exception as exc:
+                if _unreachable(exc):  # hold the batch (the bus queues the rest) and wait
+                    await self._wait_for_database(exc)
+                    continue
+                if not isinstance(exc, (StaleDataError, IntegrityError, DBAPIError)):
+                    raise
+                attempt += 1  # lost a race with another writer, or a locked SQLite
+                if attempt == 6:
                     raise
                 log.info("alarm batch retried after %s", type(exc).__name__)
-                await asyncio.sleep(0.01 * (attempt + 1))
+                await asyncio.sleep(0.01 * attempt)
+        self._database_back()
         self.processed += len(payloads)
         await out.publish(self.bus)
+
+    async def _wait_for_database(self, exc: BaseException) -> None:
+        """The database is away: log it once, then wait a little longer each time (at most
+        ``database_retry_max_seconds``) before the caller tries again."""
+        now = self.clock.monotonic()
+        if self.db_unavailable_since is None:
+            self.db_unavailable_since = now
+            self._retry_delay = 0.05
+            log.error("database unreachable (%s: %s): signals are held until it is back",
+                      type(exc).__name__, exc)
+        await asyncio.sleep(self._retry_delay)
+        self._retry_delay = min(self._retry_delay * 2, self.settings.database_retry_max_seconds)
+
+    def _database_back(self) -> None:
+        if self.db_unavailable_since is not None:
+            log.warning("database back after %.1f s",
+                        self.clock.monotonic() - self.db_unavailable_since)
+            self.db_unavailable_since = None
 
     async def _load(self, s: AsyncSession, keys: set[str],
                     account_ids: set[int]) -> tuple[dict[tuple[str, str], AnyIncident],
@@ -1204,6 +1253,23 @@ def _entry(at: datetime, action: str, incident_id: int | None, before: dict[str,
     return {"at": at, "actor_id": ACTOR.user_id, "actor": ACTOR.name, "action": action,
             "entity": "incident", "entity_id": str(incident_id), "before": before,
             "after": after, "note": note}
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (refused, dropped, shutting down,
+    starting up), as opposed to a statement that failed."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, DBAPIError) and e.connection_invalidated:
+            return True
+        if isinstance(e, (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
+                          asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+                          asyncpg.AdminShutdownError, asyncpg.ConnectionDoesNotExistError)):
+            return True
+        e = getattr(e, "orig", None) or e.__cause__ or e.__context__
+    return False
 
 
 def _line_key(p: dict[str, Any]) -> str:

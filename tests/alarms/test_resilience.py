@@ -1,0 +1,136 @@
+"""Nothing is lost: while the database is away the engine holds its signals and applies them
+when it is back; a signal the rules cannot handle costs itself only, never its whole batch."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from alarms import engine as engine_module
+from alarms.classify import Classified
+from alarms.config import AlarmSettings
+from alarms.engine import AlarmEngine
+from alarms.models import Incident
+from alarms.subscriber import LookupKey
+from core.clock import FakeClock
+from core.db import Database
+from core.services import Services
+from tests.alarms.conftest import FakeDirectory, sig
+
+
+async def incidents(services: Services) -> list[Incident]:
+    async with services.db.session() as s:
+        return list((await s.execute(select(Incident).order_by(Incident.id))).scalars())
+
+
+async def test_a_signal_the_rules_cannot_handle_costs_only_itself(
+        services: Services, engine: AlarmEngine, directory: FakeDirectory, clock: FakeClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real = engine_module.classify
+
+    def classify(p: dict[str, Any], override: Any = None) -> Classified:
+        if p.get("event_code") == "999":
+            raise ValueError("a code the rules trip over")
+        return real(p, override)
+
+    monkeypatch.setattr(engine_module, "classify", classify)
+    for n in range(8):
+        directory.add(f"{4000 + n}")
+    batch = [sig(clock, f"{4000 + n}", "130") for n in range(8)]
+    batch.insert(5, sig(clock, "4003", "999"))
+    await engine._signals_guarded(batch)
+    rows = await incidents(services)
+    assert sorted(r.account_number for r in rows) == [f"{4000 + n}" for n in range(8)]
+    assert engine.failed_signals == 1 and engine.processed == 8
+
+
+async def test_signals_wait_for_the_database_and_are_applied_when_it_is_back(
+        services: Services, directory: FakeDirectory, clock: FakeClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    eng = AlarmEngine(services, directory, AlarmSettings(  # type: ignore[call-arg]
+        _env_file=None, database_retry_max_seconds=0.1))
+    directory.add("5001")
+    real = eng._apply_batch
+    outage = {"left": 4, "seen_down": False}
+
+    async def flaky(*args: Any) -> Any:
+        if outage["left"]:
+            outage["left"] -= 1
+            if eng.db_unavailable_since is not None:
+                outage["seen_down"] = True
+            raise ConnectionRefusedError(111, "Connect call failed")
+        return await real(*args)
+
+    monkeypatch.setattr(eng, "_apply_batch", flaky)
+    sub = services.bus.subscribe("incident.opened")
+    await eng.start(tick=False)
+    try:
+        await services.bus.publish("signal.received", sig(clock, "5001", "110"))
+        opened = await sub.get(within=10)
+    finally:
+        await eng.stop()
+    assert opened.data["incident"]["account_number"] == "5001"
+    assert outage == {"left": 0, "seen_down": True}
+    assert eng.db_unavailable_since is None and eng.failed_batches == 0
+
+
+async def test_the_consumer_waits_for_crm_instead_of_stopping(
+        services: Services, directory: FakeDirectory, clock: FakeClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    eng = AlarmEngine(services, directory, AlarmSettings(  # type: ignore[call-arg]
+        _env_file=None, database_retry_max_seconds=0.1))
+    directory.add("5002")
+    real = directory.lookup_many
+    calls = {"n": 0}
+
+    async def away_then_back(keys: list[LookupKey]) -> Any:
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise OSError("network is unreachable")
+        return await real(keys)
+
+    monkeypatch.setattr(directory, "lookup_many", away_then_back)
+    sub = services.bus.subscribe("incident.opened")
+    await eng.start(tick=False)
+    try:
+        await services.bus.publish("signal.received", sig(clock, "5002", "130"))
+        opened = await sub.get(within=10)
+    finally:
+        await eng.stop()
+    assert opened.data["incident"]["account_number"] == "5002" and calls["n"] == 3
+    assert eng.db_unavailable_since is None
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # a server drops it
+async def test_a_connection_the_server_dropped_fails_no_batch(
+        services: Services, directory: FakeDirectory, clock: FakeClock) -> None:
+    own = Database(services.db.url, pre_ping=False)  # as alarms.runtime makes the engine's
+    eng = AlarmEngine(services, directory, AlarmSettings(_env_file=None),  # type: ignore[call-arg]
+                      db=own)
+    for n in range(3):
+        directory.add(f"{6000 + n}")
+    waits: list[BaseException] = []
+    real_wait = eng._wait_for_database
+
+    async def wait(exc: BaseException) -> None:
+        waits.append(exc)
+        await real_wait(exc)
+
+    eng._wait_for_database = wait  # type: ignore[method-assign]
+    try:
+        await eng.handle_signals([sig(clock, "6000", "130")])  # the pool now holds a connection
+        async with services.db.transaction() as s:  # the server drops it (a restart, a proxy)
+            await s.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND application_name = ''"))
+        await asyncio.sleep(0.05)
+        await eng.handle_signals([sig(clock, "6001", "130"), sig(clock, "6002", "130")])
+    finally:
+        await eng.stop()
+    assert sorted(i.account_number for i in await incidents(services)) == ["6000", "6001", "6002"]
+    assert eng.failed_batches == 0 and eng.db_unavailable_since is None
+    assert len(waits) == 1  # the dropped connection was met once, then replaced
