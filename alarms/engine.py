@@ -667,8 +667,10 @@ class AlarmEngine:
             async with self.db.transaction() as s:
                 open_map, states = await self._load(s, keys, ids)
                 b = _Batch(s, now, open_map, states, taken=taken)
+                # the day's marks matter only where a schedule judges the opening or closing
                 oc = sorted({info.id for _, info, c in prepared
-                             if info is not None and (c.opening or c.closing)})
+                             if info is not None and (c.opening or c.closing)
+                             and scheds.get(info.id) is not None})
                 if oc:
                     b.marks = {(m.account_id, m.day, m.kind) for m in (await s.execute(
                         select(ScheduleMark).where(
