@@ -271,7 +271,6 @@ class AlarmEngine:
         self.buckets = TokenBuckets(st.runaway_capacity, st.runaway_rate_per_minute / 60.0)
         self._accounts = _TTLCache(st.directory_ttl_seconds)
         self._schedules = _TTLCache(st.schedule_refresh_seconds)
-        self._intervals = _TTLCache(st.directory_ttl_seconds)
         self._scheduled_ids: tuple[float, frozenset[int]] | None = None
         self._plans: list[plans.PlanRule] | None = None
         self._disaster: disaster.DisasterState | None = None
@@ -481,7 +480,8 @@ class AlarmEngine:
                 info = found.get(key)
                 # kept as a plain tuple: the collector does not track those (see core.heap)
                 self._accounts.put(key, None if info is None else
-                                   (info.id, info.number, info.name, info.status), mono)
+                                   (info.id, info.number, info.name, info.status,
+                                    info.test_interval_minutes), mono)
                 for i in places:
                     out[i] = info
         return out
@@ -516,23 +516,6 @@ class AlarmEngine:
             self._scheduled_ids = (mono,
                                    frozenset(await self.directory.scheduled_account_ids()))
         return self._scheduled_ids[1]
-
-    async def test_intervals(self, account_ids: Iterable[int]) -> dict[int, int | None]:
-        mono = self.clock.monotonic()
-        out: dict[int, int | None] = {}
-        missing = []
-        for aid in set(account_ids):
-            hit, value = self._intervals.get(aid, mono)
-            if hit:
-                out[aid] = value
-            else:
-                missing.append(aid)
-        if missing:
-            found = await self.directory.test_intervals(sorted(missing))
-            for aid in missing:
-                out[aid] = found.get(aid)
-                self._intervals.put(aid, out[aid], mono)
-        return out
 
     async def plan_rules(self) -> list[plans.PlanRule]:
         if self._plans is None:
@@ -575,7 +558,6 @@ class AlarmEngine:
         dstate = await self.disaster_state()
         prepared: list[tuple[dict[str, Any], AccountInfo | None, Classified]] = []
         need_schedule: set[int] = set()
-        need_interval: set[int] = set()
         for p, info in zip(payloads, infos, strict=True):
             base = classify(p)
             override, _ = plans.resolve(rules, base.kind, base.event_class,
@@ -584,15 +566,12 @@ class AlarmEngine:
             prepared.append((p, info, cls))
             if info is not None and (cls.opening or cls.closing):
                 need_schedule.add(info.id)
-            if info is not None and cls.kind == "test":
-                need_interval.add(info.id)
-        scheds, intervals = await asyncio.gather(  # two reads of crm, side by side
-            self.schedules(need_schedule), self.test_intervals(need_interval))
+        scheds = await self.schedules(need_schedule) if need_schedule else {}
 
         attempt = 0
         while True:
             try:
-                out = await self._apply_batch(prepared, rules, dstate, scheds, intervals)
+                out = await self._apply_batch(prepared, rules, dstate, scheds)
                 break
             except Exception as exc:
                 if _unreachable(exc):  # hold the batch (the bus queues the rest) and wait
@@ -655,8 +634,7 @@ class AlarmEngine:
     async def _apply_batch(self, prepared: list[tuple[dict[str, Any], AccountInfo | None,
                                                       Classified]],
                            rules: list[plans.PlanRule], dstate: disaster.DisasterState,
-                           scheds: dict[int, Schedule | None],
-                           intervals: dict[int, int | None]) -> Outbox:
+                           scheds: dict[int, Schedule | None]) -> Outbox:
         now = self.clock.now()
         keys = {self._key(p, info) for p, info, _ in prepared}
         keys |= {_line_key(p) for p, info, c in prepared
@@ -677,7 +655,7 @@ class AlarmEngine:
                             one_of(s, ScheduleMark.account_id, oc),
                             ScheduleMark.day >= (now - timedelta(days=2)).date()))).scalars()}
                 for p, info, cls in prepared:
-                    await self._apply(b, p, info, cls, rules, dstate, scheds, intervals)
+                    await self._apply(b, p, info, cls, rules, dstate, scheds)
                 await self._finish(b)
         except BaseException:  # a batch that did not commit (and is retried) took no tokens
             for aid in taken:
@@ -775,8 +753,8 @@ class AlarmEngine:
 
     async def _apply(self, b: _Batch, p: dict[str, Any], info: AccountInfo | None,
                      cls: Classified, rules: list[plans.PlanRule],
-                     dstate: disaster.DisasterState, scheds: dict[int, Schedule | None],
-                     intervals: dict[int, int | None]) -> None:
+                     dstate: disaster.DisasterState,
+                     scheds: dict[int, Schedule | None]) -> None:
         received = parse_time(p.get("received_at"), b.now)
         zone = zone_key(p.get("zone"))
         key = self._key(p, info)
@@ -800,7 +778,7 @@ class AlarmEngine:
         on_test = state is not None and state.on_test_until is not None \
             and b.now < state.on_test_until
         if cls.kind == "test":
-            await self._test_received(b, p, info, cls, received, intervals.get(info.id))
+            await self._test_received(b, p, info, cls, received, info.test_interval_minutes)
             return
         if on_test:
             self._log(b, p, info, cls, None, "on_test", received)

@@ -34,6 +34,7 @@ class AccountInfo:
     number: str
     name: str
     status: str = "active"  # active | on_hold | cancelled
+    test_interval_minutes: int | None = None  # the panels' test reports; None: not supervised
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +82,6 @@ class SubscriberDirectory(Protocol):
 
     async def verify_code(self, contact_id: int, code: str, actor: Actor) -> CodeResult: ...
 
-    async def test_intervals(self, account_ids: Sequence[int]) -> dict[int, int | None]:
-        """Each account's test-report interval in minutes (None: not supervised)."""
-        ...
 
     async def schedules(self, account_ids: list[int]) -> dict[int, Schedule]: ...
 
@@ -106,8 +104,9 @@ class CrmDirectory:
     def _info(row: dict[str, Any] | None) -> AccountInfo | None:
         if row is None or row.get("archived"):
             return None
+        interval = row.get("test_interval_minutes")
         return AccountInfo(int(row["id"]), str(row["number"]), str(row["name"]),
-                           str(row["status"]))
+                           str(row["status"]), int(interval) if interval else None)
 
     async def lookup_many(self, keys: Sequence[LookupKey]) -> dict[LookupKey, AccountInfo | None]:
         """One crm query for every number of the batch (a power cut's burst comes from accounts
@@ -137,11 +136,6 @@ class CrmDirectory:
     async def verify_code(self, contact_id: int, code: str, actor: Actor) -> CodeResult:
         async with self.db.transaction() as s:
             return await crm.verify_contact_code(s, self.clock, actor, contact_id, code)
-
-    async def test_intervals(self, account_ids: Sequence[int]) -> dict[int, int | None]:
-        async with self.db.reader() as s:
-            found = await crm.test_intervals(s, account_ids)
-        return {aid: found.get(aid) for aid in account_ids}
 
     async def schedules(self, account_ids: list[int]) -> dict[int, Schedule]:
         async with self.db.reader() as s:

@@ -46,7 +46,7 @@ __all__ = [
     "expected_state", "find_account", "find_account_info", "find_account_infos",
     "get_schedule", "get_schedules",
     "lookup_by_phone", "normalize", "panel_settings", "scheduled_account_ids", "search",
-    "sla_colour", "test_intervals", "transition", "zones",
+    "sla_colour", "transition", "zones",
     "try_normalize", "verify_account_code", "verify_contact_code", "view_article",
 ]
 
@@ -84,9 +84,15 @@ def _info(a: Account) -> dict[str, Any]:
 
 
 async def account_info(session: AsyncSession, account_id: int) -> dict[str, Any] | None:
-    """The account's identity and status in one primary-key read (None if there is none)."""
-    a = await session.get(Account, account_id)
-    return None if a is None else _info(a)
+    """The account's identity, status and test-report interval in one primary-key read (None
+    if there is none)."""
+    row = (await session.execute(select(*_INFO_COLUMNS, _TEST_INTERVAL, Account.archived_at)
+                                 .where(Account.id == account_id))).mappings().first()
+    if row is None:
+        return None
+    out = dict(row)
+    out["archived"] = out.pop("archived_at") is not None
+    return out
 
 
 async def find_account_info(session: AsyncSession, number: str,
@@ -100,20 +106,27 @@ async def find_account_info(session: AsyncSession, number: str,
 
 async def find_account_infos(session: AsyncSession,
                              numbers: Iterable[str]) -> list[dict[str, Any]]:
-    """The live accounts reported as any of ``numbers``, under every receiver prefix: what a
-    batch of signals needs in one query (the caller picks by prefix)."""
+    """The live accounts reported as any of ``numbers``, under every receiver prefix, with
+    their test-report interval: what a batch of signals needs in one query (the caller picks
+    by prefix)."""
     wanted = sorted({n for n in numbers if n})
     out: list[dict[str, Any]] = []
     for i in range(0, len(wanted), 900):
-        rows = await session.execute(select(*_INFO_COLUMNS).where(  # rows, not ORM objects:
-            one_of(session, Account.number, wanted[i:i + 900]),  # a batch reads hundreds
-            Account.archived_at.is_(None)))
+        rows = await session.execute(select(*_INFO_COLUMNS, _TEST_INTERVAL).where(
+            one_of(session, Account.number, wanted[i:i + 900]),  # rows, not ORM objects:
+            Account.archived_at.is_(None)))  # a batch reads hundreds
         out += [{**row, "archived": False} for row in rows.mappings()]
     return out
 
 
 _INFO_COLUMNS = (Account.id, Account.number, Account.receiver_prefix, Account.name,
                  Account.status, Account.language, Account.timezone)
+# The shortest test-report interval of the account's live panels (None: not supervised), read
+# with the account so a batch's test reports need no query of their own.
+_TEST_INTERVAL = (select(func.min(Panel.test_interval_minutes))
+                  .where(Panel.account_id == Account.id, Panel.archived_at.is_(None),
+                         Panel.test_interval_minutes > 0)
+                  .scalar_subquery().label("test_interval_minutes"))
 
 
 async def scheduled_account_ids(session: AsyncSession) -> list[int]:
@@ -281,21 +294,6 @@ async def panel_settings(session: AsyncSession, account_id: int) -> list[dict[st
         Panel.account_id == account_id, Panel.archived_at.is_(None)))).scalars().all()
     return [{"id": p.id, "account_code": p.account_code, "protocol": p.protocol,
              "test_interval_minutes": p.test_interval_minutes} for p in rows]
-
-
-async def test_intervals(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, int]:
-    """Each account's shortest test-report interval over its live panels (accounts with no
-    interval set are left out): one query for a batch of test reports."""
-    ids = sorted(set(account_ids))
-    out: dict[int, int] = {}
-    for i in range(0, len(ids), 900):
-        rows = await session.execute(
-            select(Panel.account_id, func.min(Panel.test_interval_minutes))
-            .where(one_of(session, Panel.account_id, ids[i:i + 900]), Panel.archived_at.is_(None),
-                   Panel.test_interval_minutes > 0)
-            .group_by(Panel.account_id))
-        out.update({int(aid): int(minutes) for aid, minutes in rows.all() if minutes})
-    return out
 
 
 async def current_contract(session: AsyncSession, account_id: int,

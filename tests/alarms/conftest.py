@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 
@@ -44,7 +44,13 @@ class FakeDirectory:
     async def lookup_many(self, keys: Sequence[LookupKey]) -> dict[LookupKey, AccountInfo | None]:
         self.lookups += len(keys)
         self.lookup_calls += 1
-        return {(number, prefix): self.accounts.get(number) for number, prefix in keys}
+        return {(number, prefix): self._with_interval(self.accounts.get(number))
+                for number, prefix in keys}
+
+    def _with_interval(self, info: AccountInfo | None) -> AccountInfo | None:
+        if info is None or info.id not in self.intervals:
+            return info
+        return replace(info, test_interval_minutes=self.intervals[info.id])
 
     async def account_by_id(self, account_id: int) -> AccountInfo | None:
         return next((a for a in self.accounts.values() if a.id == account_id), None)
@@ -58,8 +64,6 @@ class FakeDirectory:
             return "duress"
         return "valid" if passcode and code == passcode else "invalid"
 
-    async def test_intervals(self, account_ids: Sequence[int]) -> dict[int, int | None]:
-        return {aid: self.intervals.get(aid) for aid in account_ids}
 
     async def schedules(self, account_ids: list[int]) -> dict[int, Schedule]:
         return {a: self.scheds[a] for a in account_ids if a in self.scheds}

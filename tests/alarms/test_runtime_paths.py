@@ -52,7 +52,7 @@ async def test_crm_directory_answers_from_real_crm_records(services: Services) -
     await crm_account(services, number="7002")  # no schedule difference: both have one
     d = CrmDirectory(services.db, services.clock)
     info = await d.lookup("7001", "02")
-    assert info == AccountInfo(aid, "7001", "Lotus Tea House", "active")
+    assert info == AccountInfo(aid, "7001", "Lotus Tea House", "active", 1440)
     assert await d.lookup("7001", "") is None and await d.lookup("9999", "02") is None
     assert await d.account_by_id(aid) == info and await d.account_by_id(10_000) is None
     targets = await d.call_list(aid)
@@ -62,7 +62,7 @@ async def test_crm_directory_answers_from_real_crm_records(services: Services) -
     assert contact is not None
     assert [await d.verify_code(contact, c, ADMIN) for c in ("2468", "1357", "0000")] == [
         "valid", "duress", "invalid"]
-    assert await d.test_intervals([aid, 10_000]) == {aid: 1440, 10_000: None}
+    assert info.test_interval_minutes == 1440  # the shortest of its live panels
     sched = (await d.schedules([aid]))[aid]
     assert sched.timezone == "UTC" and [w.weekday for w in sched.windows] == [0]
     assert aid in await d.scheduled_account_ids()
@@ -193,7 +193,8 @@ async def test_receiver_without_a_prefix_reports_the_one_account_of_that_number(
     # while no receiver has one configured: the panel's number alone must find its account.
     d = CrmDirectory(services.db, services.clock)
     aid = await crm_account(services, number="0166", prefix="01")
-    assert (await d.lookup("0166", None)) == AccountInfo(aid, "0166", "Lotus Tea House")
+    assert (await d.lookup("0166", None)) == AccountInfo(aid, "0166", "Lotus Tea House",
+                                                          "active", 1440)
     assert await d.lookup("0166", "") is None and await d.lookup("01660", None) is None
     other = await crm_account(services, number="0166", prefix="02")
     assert await d.lookup("0166", None) is None  # ambiguous: an administrator must say which
