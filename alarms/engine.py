@@ -31,6 +31,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -612,7 +613,8 @@ class AlarmEngine:
         """The open incidents of ``keys`` (locked until the batch commits: FOR UPDATE on
         PostgreSQL, where an operator's take or edit then waits for the batch; SQLite renders
         no lock, and the version check of :meth:`_write_open` catches a write in between) and
-        the engine's states of ``account_ids``."""
+        the engine's states of ``account_ids`` (locked too: the batch writes them back whole,
+        so an operator's change waits for it rather than being overwritten)."""
         open_map: dict[tuple[str, str], AnyIncident] = {}
         states: dict[int, AccountState] = {}
         klist = sorted(keys)
@@ -627,7 +629,8 @@ class AlarmEngine:
         alist = sorted(account_ids)
         for i in range(0, len(alist), 900):
             by_id = one_of(s, AccountState.account_id, alist[i:i + 900])
-            for st in (await s.execute(select(AccountState).where(by_id))).scalars():
+            for st in (await s.execute(select(AccountState).where(by_id)
+                                       .with_for_update())).scalars():
                 states[st.account_id] = st
         return open_map, states
 
@@ -982,8 +985,14 @@ class AlarmEngine:
         updated = sorted((inc for key, (inc, _) in b.touched.items() if key not in new_ids),
                          key=lambda i: i.id or 0)
         if raw is not None:
+            states = []  # the changed states go in the statement, not through the ORM
+            for st in list(b.states.values()):
+                state = sa_inspect(st)
+                if state.pending or state.modified:
+                    states.append({c: getattr(st, c) for c in STATE_COLUMNS})
+                    s.expunge(st)
             matched = await _PG_BATCH.run(
-                raw, [[i.__dict__ for i in b.new], [row for row, _ in b.rows], b.audits],
+                raw, [[i.__dict__ for i in b.new], [row for row, _ in b.rows], b.audits, states],
                 [i.versioned_changes() for i in updated])
             if matched != len(updated):
                 raise StaleDataError(f"{len(updated) - matched} of {len(updated)} open "
@@ -1158,9 +1167,15 @@ SIGNAL_ROW_COLUMNS = ("incident_id", "signal_id", "account_id", "account_key", "
                       "event_class", "priority", "partition", "zone", "user", "logged_reason")
 AUDIT_ROW_COLUMNS = ("at", "actor_id", "actor", "action", "entity", "entity_id", "before",
                      "after", "note")
+# The engine's columns of an account's state; on_test_until/on_test_by are the operators'.
+STATE_COLUMNS = ("account_id", "armed", "last_open_at", "last_close_at", "runaway_incident_id",
+                 "test_interval_minutes", "last_test_at", "test_due_at",
+                 "fail_to_test_incident_id")
 _PG_BATCH = BatchStatement(
     [(_INCIDENTS, ("id",) + INCIDENT_COLUMNS), (_SIGNALS, SIGNAL_ROW_COLUMNS),
-     (_AUDIT, AUDIT_ROW_COLUMNS)], _INCIDENTS, SIGNAL_COLUMNS)
+     (_AUDIT, AUDIT_ROW_COLUMNS)], _INCIDENTS, SIGNAL_COLUMNS,
+    upserts=[(cast(Table, AccountState.__table__), STATE_COLUMNS, "account_id",
+              STATE_COLUMNS[1:])])
 
 _JSON_COLUMNS = {t.name: frozenset(c.name for c in t.columns if isinstance(c.type, JSON))
                  for t in (_SIGNALS, _AUDIT, _INCIDENTS)}

@@ -32,14 +32,24 @@ def _q(name: str) -> str:
     return str(_PG.identifier_preparer.quote(name))
 
 
+Upsert = tuple[Table, Sequence[str], str, Sequence[str]]  # table, columns, key, columns set
+
+
 class BatchStatement:
-    """The statement for a table of new rows (``insert_tables``, each with its columns) and
-    one table of versioned updates; it answers the number of rows the UPDATE matched."""
+    """The statement for tables of new rows (``inserts``, each with its columns), tables of
+    rows inserted or, when their key exists, updated (``upserts``: only the columns named are
+    set then) and one table of versioned updates; it answers the number of rows the UPDATE
+    matched."""
 
     def __init__(self, inserts: Sequence[tuple[Table, Sequence[str]]], updated: Table,
-                 update_columns: Sequence[str]) -> None:
+                 update_columns: Sequence[str], upserts: Sequence[Upsert] = ()) -> None:
         self.inserts = [(t, tuple(cols)) for t, cols in inserts]
+        self.inserts += [(t, tuple(cols)) for t, cols, _key, _set in upserts]
         self.update_columns = tuple(update_columns)
+        conflicts = [""] * len(inserts) + [
+            f" ON CONFLICT ({_q(key)}) DO UPDATE SET "
+            + ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in set_cols)
+            for _t, _cols, key, set_cols in upserts]
         n = 0
         parts: list[str] = []
         for k, (table, cols) in enumerate(self.inserts):
@@ -49,7 +59,7 @@ class BatchStatement:
                 arrays.append(f"${n}::{_pg_type(table, name)}[]")
             parts.append(f"ins{k} AS (INSERT INTO {_q(table.name)} "
                          f"({', '.join(_q(c) for c in cols)}) "
-                         f"SELECT * FROM unnest({', '.join(arrays)}))")
+                         f"SELECT * FROM unnest({', '.join(arrays)}){conflicts[k]})")
         keys = ("id", "version")
         u_arrays, u_names = [], []
         for name in keys + self.update_columns:
@@ -69,8 +79,8 @@ class BatchStatement:
 
     def arguments(self, inserts: Sequence[Sequence[dict[str, Any]]],
                   updates: Sequence[dict[str, Any]]) -> list[list[Any]]:
-        """One array per column: the rows of each inserted table, then the updates (dicts
-        with ``id``, ``version`` read, and the update columns)."""
+        """One array per column: the rows of each inserted table (the upserted ones last),
+        then the updates (dicts with ``id``, ``version`` read, and the update columns)."""
         args: list[list[Any]] = []
         for (_table, cols), json_cols, rows in zip(self.inserts, self._json, inserts,
                                                    strict=True):
