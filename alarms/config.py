@@ -37,6 +37,12 @@ class AlarmSettings(BaseSettings):
     database_retry_max_seconds: float = Field(
         5.0, gt=0, description="While the database is unreachable, signals are held and "
                                "retried, waiting at most this long between tries.")
+    catch_up_minutes: float = Field(
+        60.0, ge=0, description="At start, journaled signals of this many minutes before it "
+                                "that no batch applied (a crash) are applied.")
+    catch_up_settle_seconds: float = Field(
+        30.0, ge=0, description="With several nodes, how long that check waits, so the other "
+                                "nodes' signals still in flight are applied by them first.")
     receiver_prefixes: dict[str, str] = Field(
         default_factory=dict, description="Receiver name -> account prefix in crm.")
     false_alarm_threshold: int = Field(

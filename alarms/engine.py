@@ -15,7 +15,7 @@ import collections
 import contextlib
 import logging
 import operator
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -64,6 +64,10 @@ from core.services import Services
 from crm.schedule import Schedule
 
 log = logging.getLogger(__name__)
+
+# Reads the signal journal (receivers.journal.journaled): session, since, until, after id, limit.
+JournalReader = Callable[[AsyncSession, datetime, datetime, int, int],
+                         Awaitable[list[dict[str, Any]]]]
 
 ACTOR = audit.Actor.system("alarms")
 TOPICS = ("signal.received", "verification.call_result", "alarms.plans_changed",
@@ -443,6 +447,29 @@ class AlarmEngine:
             self.failed_signals += 1
             log.exception("alarm engine could not apply signal %s: %s",
                           signals[0].get("signal_id"), signals[0])
+
+    async def catch_up(self, journal: JournalReader, since: datetime, until: datetime,
+                       page: int = 500) -> int:
+        """Apply the journaled signals received in [since, until) that no batch applied: a
+        crash or a restart can catch signals between the journal's commit (after which the
+        panel had its ACK) and the engine's. They are found by journal id, oldest first, and
+        applied in batches; the number applied."""
+        after, applied = 0, 0
+        while True:
+            async with self.db.reader() as s:
+                found = await journal(s, since, until, after, page)
+            if not found:
+                return applied
+            after = int(found[-1]["signal_id"])
+            ids = [str(p["signal_id"]) for p in found]
+            async with self.db.reader() as s:
+                seen = set((await s.execute(select(IncidentSignal.signal_id).where(
+                    one_of(s, IncidentSignal.signal_id, ids)))).scalars())
+            missing = [p for p in found if str(p["signal_id"]) not in seen]
+            if missing:
+                log.warning("applying %d journaled signals no batch had applied", len(missing))
+                await self._signals_guarded(missing)
+                applied += len(missing)
 
     async def call_result(self, data: dict[str, Any]) -> None:
         """A verification result reported on the bus by the CTI (or the IVR)."""

@@ -77,6 +77,7 @@ class IncidentSignal(Base):
     __table_args__ = (
         Index("ix_alarm_incident_signals_incident", "incident_id"),
         Index("ix_alarm_incident_signals_account", "account_key", "received_at"),
+        Index("ix_alarm_incident_signals_signal_id", "signal_id"),  # start-up catch-up
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from datetime import datetime, timedelta
 
 from alarms.config import AlarmSettings
 from alarms.engine import AlarmEngine
@@ -20,6 +22,8 @@ from alarms.subscriber import CrmDirectory
 from core.db import Database
 from core.lease import LeaseKeeper, LeaseStore
 from core.services import Services
+
+log = logging.getLogger(__name__)
 
 TIMER_LEASE = "alarms.timers"
 
@@ -50,9 +54,34 @@ async def run_alarms(services: Services, settings: AlarmSettings | None = None,
                          services.clock, **({"ttl": lease_ttl} if lease_ttl else {}),
                          bus=services.bus)
     services.extra["alarms.timer_lease"] = keeper
+    started = services.clock.now()
     await engine.start(tick=False)
+    catching_up = asyncio.create_task(_catch_up(services, engine, started),
+                                      name="alarms-catch-up")
     try:
         await keeper.run(engine.run_timers)
     finally:
+        catching_up.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await catching_up
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(engine.stop())
+
+
+async def _catch_up(services: Services, engine: AlarmEngine, started: datetime) -> None:
+    """Apply what the journal holds from before this start and no batch applied. Alone, this
+    node's own signals cannot be in flight anywhere; with other nodes, theirs may be, so the
+    check waits for them to be applied first."""
+    from receivers.journal import journaled
+
+    st = engine.settings
+    if services.settings.cluster_nodes > 1:
+        await services.clock.sleep(st.catch_up_settle_seconds)
+    try:
+        applied = await engine.catch_up(journaled, started - timedelta(minutes=st.catch_up_minutes),
+                                        started)
+    except Exception:  # a failed check must not stop the engine; the log says what failed
+        log.exception("start-up catch-up of the signal journal failed")
+        return
+    if applied:
+        log.warning("start-up catch-up applied %d signals", applied)

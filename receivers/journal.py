@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, insert, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.bus import Bus
 from core.clock import Clock, SystemClock
@@ -121,6 +121,28 @@ def record_row(signal: Signal, unknown: bool | None) -> dict[str, Any]:
         "raw": signal.raw,
         "unknown_account": unknown,
     }
+
+
+async def journaled(session: AsyncSession, since: datetime, until: datetime,
+                    after_id: int = 0, limit: int = 500) -> list[dict[str, Any]]:
+    """Stored signals received in [since, until) with a journal id above ``after_id``, oldest
+    id first, as the ``signal.received`` payloads that announced them: for a consumer that
+    catches up after a restart on what it may not have applied."""
+    rows = (await session.execute(
+        select(SignalRecord).where(SignalRecord.received_at >= since,
+                                   SignalRecord.received_at < until,
+                                   SignalRecord.id > after_id)
+        .order_by(SignalRecord.id).limit(limit))).scalars().all()
+    return [{**_signal_of(r).to_dict(), "signal_id": r.id,
+             "unknown_account": bool(r.unknown_account)} for r in rows]
+
+
+def _signal_of(r: SignalRecord) -> Signal:
+    return Signal(received_at=r.received_at, receiver=r.receiver, line=r.line,
+                  protocol=r.protocol, account=r.account, event_code=r.event_code,
+                  event_system=r.event_system, qualifier=r.qualifier, partition=r.partition,
+                  zone=r.zone, user=r.user, panel_time=r.panel_time, sequence=r.sequence,
+                  extra=dict(r.extra or {}), raw=r.raw or b"")
 
 
 class SignalJournal:

@@ -4,6 +4,7 @@ when it is back; a signal the rules cannot handle costs itself only, never its w
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -134,3 +135,45 @@ async def test_a_connection_the_server_dropped_fails_no_batch(
     assert sorted(i.account_number for i in await incidents(services)) == ["6000", "6001", "6002"]
     assert eng.failed_batches == 0 and eng.db_unavailable_since is None
     assert len(waits) == 1  # the dropped connection was met once, then replaced
+
+
+async def test_start_up_applies_journaled_signals_no_batch_applied(
+        services: Services, engine: AlarmEngine, directory: FakeDirectory,
+        clock: FakeClock) -> None:
+    """A crash between the journal's commit (the panel has its ACK) and the engine's: at the
+    next start the engine finds those signals by journal id and applies them, once."""
+    from receivers.journal import SignalJournal, journaled
+    from receivers.signal import Signal
+
+    for n in range(4):
+        directory.add(f"{7000 + n}")
+    async with SignalJournal(services.db, None, clock) as j:  # journaled, never published
+        await j.store([Signal(received_at=clock.now(), receiver="dc09", line="R01L1",
+                              protocol="dc09", account=f"{7000 + n}", event_code="130",
+                              event_system="cid", qualifier="new", zone="001",
+                              sequence=f"{n:04d}") for n in range(4)])
+    applied_before = await journaled_ids(services)
+    since, until = clock.now() - timedelta(hours=1), clock.now() + timedelta(seconds=1)
+    # one of them was applied before the crash (it has its signal row already)
+    first = (await journaled_payloads(services, since, until))[0]
+    await engine.handle_signals([first])
+    assert await engine.catch_up(journaled, since, until, page=2) == 3
+    rows = await incidents(services)
+    assert sorted(r.account_number for r in rows) == ["7000", "7001", "7002", "7003"]
+    assert all(r.signal_count == 1 for r in rows)  # none applied twice
+    assert await engine.catch_up(journaled, since, until) == 0
+    assert applied_before == []
+
+
+async def journaled_ids(services: Services) -> list[str]:
+    from alarms.models import IncidentSignal
+
+    async with services.db.session() as s:
+        return [str(x) for x in (await s.execute(select(IncidentSignal.signal_id))).scalars()]
+
+
+async def journaled_payloads(services: Services, since: Any, until: Any) -> list[dict[str, Any]]:
+    from receivers.journal import journaled
+
+    async with services.db.session() as s:
+        return await journaled(s, since, until)

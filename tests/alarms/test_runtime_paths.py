@@ -261,3 +261,26 @@ async def test_share_of_incidents_taken_within_30_and_60_seconds_today(
     assert (body["within_30s"], body["within_60s"]) == (0.25, 0.5)
     agent = await login("agent")
     assert (await agent.get("/api/alarm-stats/taken-within")).status_code == 403
+
+
+async def test_run_alarms_applies_at_start_what_the_journal_holds_and_no_batch_applied(
+        services: Services, clock: FakeClock) -> None:
+    from receivers.journal import SignalJournal
+    from receivers.signal import Signal
+
+    aid = await crm_account(services, prefix="")
+    async with SignalJournal(services.db, None, clock) as j:
+        await j.store([Signal(received_at=clock.now(), receiver="dc09", line="R01L1",
+                              protocol="dc09", account="7001", event_code="130",
+                              event_system="cid", qualifier="new", zone="003",
+                              sequence="0042")])
+    clock.advance(120)  # journaled two minutes before the (re)start, never applied
+    opened = services.bus.subscribe("incident.opened")
+    task = asyncio.create_task(runtime.run_alarms(services))
+    try:
+        ev = await opened.get(within=10)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert ev.data["incident"]["account_id"] == aid
+    assert ev.data["incident"]["kind"] == "burglary" and ev.data["signal_ids"]
