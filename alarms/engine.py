@@ -58,7 +58,7 @@ from alarms.runaway import TokenBuckets
 from alarms.subscriber import AccountInfo, LookupKey, SubscriberDirectory
 from core import audit
 from core.bus import Event, Subscription
-from core.db import Database, one_of
+from core.db import Database, in_param, one_of
 from core.models import AuditEntry
 from core.services import Services
 from crm.schedule import Schedule
@@ -644,20 +644,16 @@ class AlarmEngine:
         so an operator's change waits for it rather than being overwritten)."""
         open_map: dict[tuple[str, str], AnyIncident] = {}
         states: dict[int, AccountState] = {}
+        open_stmt, states_stmt = _load_statements(s.get_bind().dialect.name)
         klist = sorted(keys)
         for i in range(0, len(klist), 900):
-            rows = (await s.execute(select(_INCIDENTS).where(
-                one_of(s, _INCIDENTS.c.account_key, klist[i:i + 900]),
-                _INCIDENTS.c.status != "closed")
-                .order_by(_INCIDENTS.c.id).with_for_update())).mappings().all()
+            rows = (await s.execute(open_stmt, {"keys": klist[i:i + 900]})).mappings().all()
             for row in rows:
                 inc = IncidentRow.loaded(row)
                 open_map[(inc.account_key, inc.desk)] = inc
         alist = sorted(account_ids)
         for i in range(0, len(alist), 900):
-            by_id = one_of(s, AccountState.account_id, alist[i:i + 900])
-            for st in (await s.execute(select(AccountState).where(by_id)
-                                       .with_for_update())).scalars():
+            for st in (await s.execute(states_stmt, {"ids": alist[i:i + 900]})).scalars():
                 states[st.account_id] = st
         return open_map, states
 
@@ -1275,6 +1271,23 @@ def _entry(at: datetime, action: str, incident_id: int | None, before: dict[str,
     return {"at": at, "actor_id": ACTOR.user_id, "actor": ACTOR.name, "action": action,
             "entity": "incident", "entity_id": str(incident_id), "before": before,
             "after": after, "note": note}
+
+
+_LOAD_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _load_statements(dialect: str) -> tuple[Any, Any]:
+    """A batch's two reads (built once per dialect): the open incidents of its accounts and
+    their states, both locked."""
+    found = _LOAD_STATEMENTS.get(dialect)
+    if found is None:
+        found = _LOAD_STATEMENTS[dialect] = (
+            select(_INCIDENTS).where(in_param(dialect, _INCIDENTS.c.account_key, "keys"),
+                                     _INCIDENTS.c.status != "closed")
+            .order_by(_INCIDENTS.c.id).with_for_update(),
+            select(AccountState).where(in_param(dialect, AccountState.account_id, "ids"))
+            .with_for_update())
+    return found
 
 
 def _unreachable(exc: BaseException) -> bool:
