@@ -65,6 +65,10 @@ from crm.schedule import Schedule
 
 log = logging.getLogger(__name__)
 
+# An account in the engine's book: receiver prefix, id, number, name, status, test interval
+# (a plain tuple, which the garbage collector does not track).
+_BookEntry = tuple[str, int, str, str, str, int | None]
+
 # Reads the signal journal (receivers.journal.journaled): session, since, until, after id, limit.
 JournalReader = Callable[[AsyncSession, datetime, datetime, int, int],
                          Awaitable[list[dict[str, Any]]]]
@@ -275,6 +279,8 @@ class AlarmEngine:
         st = self.settings
         self.buckets = TokenBuckets(st.runaway_capacity, st.runaway_rate_per_minute / 60.0)
         self._accounts = _TTLCache(st.directory_ttl_seconds)
+        # every live account by number, loaded whole (keep_accounts): monotonic time, book
+        self._book: tuple[float, dict[str, tuple[_BookEntry, ...]]] | None = None
         self._schedules = _TTLCache(st.schedule_refresh_seconds)
         self._scheduled_ids: tuple[float, frozenset[int]] | None = None
         self._plans: list[plans.PlanRule] | None = None
@@ -290,10 +296,13 @@ class AlarmEngine:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    async def start(self, tick: bool = True) -> None:
-        """Subscribe and run in the background (``stop`` ends it)."""
+    async def start(self, tick: bool = True, book: bool = False) -> None:
+        """Subscribe and run in the background (``stop`` ends it); with ``book``, keep every
+        live account in memory (:meth:`keep_accounts`)."""
         self._sub = self.bus.subscribe(*TOPICS, maxsize=200_000, name="alarms.engine")
         self._tasks.append(asyncio.create_task(self._consume(self._sub), name="alarms-consume"))
+        if book:
+            self._tasks.append(asyncio.create_task(self.keep_accounts(), name="alarms-book"))
         if tick:
             self._tasks.append(asyncio.create_task(self._tick_loop(), name="alarms-tick"))
 
@@ -491,6 +500,56 @@ class AlarmEngine:
     async def account(self, number: str, prefix: str | None) -> AccountInfo | None:
         return (await self.accounts([(number, prefix)]))[0]
 
+    async def load_accounts(self, page: int = 5000) -> int:
+        """Read every live account into the book (replacing it whole); the number read. A
+        running engine answers most signals from the book, without asking crm per batch."""
+        book: dict[str, tuple[_BookEntry, ...]] = {}
+        after = 0
+        while True:
+            rows = await self.directory.live_accounts(after, page)
+            for prefix, info in rows:
+                entry = (prefix, info.id, info.number, info.name, info.status,
+                         info.test_interval_minutes)
+                book[info.number] = book.get(info.number, ()) + (entry,)
+            if len(rows) < page:
+                break
+            after = rows[-1][1].id
+            await asyncio.sleep(0)  # a page at a time: the loop keeps serving signals
+        self._book = (self.clock.monotonic(), book)
+        return sum(len(v) for v in book.values())
+
+    async def keep_accounts(self) -> None:
+        """Reload the book every ``directory_ttl_seconds`` until cancelled: an account's
+        changes reach the engine within that time, as with the per-batch cache."""
+        while True:
+            try:
+                await self.load_accounts()
+            except Exception as exc:  # the book ages out and batches ask crm again
+                log.warning("account book not reloaded: %s", exc)
+            await self.clock.sleep(self.settings.directory_ttl_seconds)
+
+    @property
+    def book_size(self) -> int | None:
+        """Accounts in the book; None until it is first loaded."""
+        return None if self._book is None else sum(len(v) for v in self._book[1].values())
+
+    def _from_book(self, number: str, prefix: str | None) -> tuple[bool, AccountInfo | None]:
+        """(whether the book answers, the account): by the rule of
+        :func:`alarms.subscriber.pick_account`; a number the book lacks is asked of crm."""
+        if self._book is None or self.clock.monotonic() - self._book[0] > \
+                3 * self.settings.directory_ttl_seconds:  # not loaded, or stale
+            return False, None
+        entries = self._book[1].get(number)
+        if not entries:
+            return False, None  # a new account, or none: crm (and the cache) answer
+        if prefix is not None:
+            found = next((e for e in entries if e[0] == prefix), None)
+        else:
+            found = next((e for e in entries if e[0] == ""), None)
+            if found is None and len(entries) == 1:
+                found = entries[0]
+        return True, AccountInfo(*found[1:]) if found is not None else None
+
     async def accounts(self, keys: list[LookupKey]) -> list[AccountInfo | None]:
         """The account behind each (number, receiver prefix): from the cache, and the misses
         from the directory in one call."""
@@ -498,6 +557,10 @@ class AlarmEngine:
         out: list[AccountInfo | None] = []
         missing: dict[LookupKey, list[int]] = {}
         for key in keys:
+            known, info = self._from_book(*key)
+            if known:
+                out.append(info)
+                continue
             hit, value = self._accounts.get(key, mono)
             if not hit:
                 missing.setdefault(key, []).append(len(out))

@@ -55,7 +55,7 @@ async def run_alarms(services: Services, settings: AlarmSettings | None = None,
                          bus=services.bus)
     services.extra["alarms.timer_lease"] = keeper
     started = services.clock.now()
-    await engine.start(tick=False)
+    await engine.start(tick=False, book=True)
     catching_up = asyncio.create_task(_catch_up(services, engine, started),
                                       name="alarms-catch-up")
     try:

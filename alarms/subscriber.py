@@ -82,6 +82,10 @@ class SubscriberDirectory(Protocol):
 
     async def verify_code(self, contact_id: int, code: str, actor: Actor) -> CodeResult: ...
 
+    async def live_accounts(self, after_id: int, limit: int) -> list[tuple[str, AccountInfo]]:
+        """(receiver prefix, account) of live accounts with an id above ``after_id``, by id:
+        the engine's account book is loaded from these pages."""
+        ...
 
     async def schedules(self, account_ids: list[int]) -> dict[int, Schedule]: ...
 
@@ -119,6 +123,12 @@ class CrmDirectory:
         return {(number, prefix): self._info(pick_account(by_number.get(number, ()), number,
                                                           prefix))
                 for number, prefix in keys}
+
+    async def live_accounts(self, after_id: int, limit: int) -> list[tuple[str, AccountInfo]]:
+        async with self.db.reader() as s:
+            rows = await crm.live_account_infos(s, after_id, limit)
+        return [(str(r["receiver_prefix"]), info) for r in rows
+                if (info := self._info(r)) is not None]
 
     async def lookup(self, number: str, receiver_prefix: str | None) -> AccountInfo | None:
         return (await self.lookup_many([(number, receiver_prefix)]))[(number, receiver_prefix)]

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
@@ -44,7 +44,7 @@ __all__ = [
     "SlaPolicy", "account_info", "account_summary", "call_list", "completeness",
     "create_article", "create_ticket", "create_work_order", "current_contract",
     "expected_state", "find_account", "find_account_info", "find_account_infos",
-    "get_schedule", "get_schedules",
+    "get_schedule", "get_schedules", "live_account_infos",
     "lookup_by_phone", "normalize", "panel_settings", "scheduled_account_ids", "search",
     "sla_colour", "transition", "zones",
     "try_normalize", "verify_account_code", "verify_contact_code", "view_article",
@@ -133,6 +133,24 @@ _TEST_INTERVAL = (select(func.min(Panel.test_interval_minutes))
                   .where(Panel.account_id == Account.id, Panel.archived_at.is_(None),
                          Panel.test_interval_minutes > 0)
                   .scalar_subquery().label("test_interval_minutes"))
+
+
+async def live_account_infos(session: AsyncSession, after_id: int,
+                             limit: int) -> list[dict[str, Any]]:
+    """Live accounts with an id above ``after_id``, by id, at most ``limit``, as
+    :func:`find_account_infos` gives them: for a reader that keeps every account in memory."""
+    dialect = session.get_bind().dialect.name
+    stmt = _LIVE_PAGE.get(dialect)
+    if stmt is None:
+        stmt = _LIVE_PAGE[dialect] = (
+            select(*_INFO_COLUMNS, _TEST_INTERVAL)
+            .where(Account.id > bindparam("after"), Account.archived_at.is_(None))
+            .order_by(Account.id).limit(bindparam("limit")))
+    rows = await session.execute(stmt, {"after": after_id, "limit": limit})
+    return [{**row, "archived": False} for row in rows.mappings()]
+
+
+_LIVE_PAGE: dict[str, Any] = {}  # dialect -> statement
 
 
 async def scheduled_account_ids(session: AsyncSession) -> list[int]:

@@ -34,6 +34,7 @@ class FakeDirectory:
     devices: dict[int, dict[str, str]] = field(default_factory=dict)
     work_orders: list[dict[str, Any]] = field(default_factory=list)
     lookups: int = 0
+    prefixes: dict[int, str] = field(default_factory=dict)  # account id -> receiver prefix
     lookup_calls: int = 0
 
     def add(self, number: str, status: str = "active") -> AccountInfo:
@@ -46,6 +47,11 @@ class FakeDirectory:
         self.lookup_calls += 1
         return {(number, prefix): self._with_interval(self.accounts.get(number))
                 for number, prefix in keys}
+
+    async def live_accounts(self, after_id: int, limit: int) -> list[tuple[str, AccountInfo]]:
+        infos = sorted((self._with_interval(i) for i in self.accounts.values()
+                        if i.id > after_id), key=lambda i: i.id if i else 0)
+        return [(self.prefixes.get(i.id, ""), i) for i in infos if i is not None][:limit]
 
     def _with_interval(self, info: AccountInfo | None) -> AccountInfo | None:
         if info is None or info.id not in self.intervals:

@@ -12,6 +12,7 @@ from alarms import api
 from alarms.engine import AlarmEngine
 from alarms.incidents import Outbox
 from alarms.models import Incident, IncidentSignal
+from alarms.subscriber import AccountInfo
 from core.audit import Actor
 from core.clock import FakeClock
 from core.models import AuditEntry
@@ -210,3 +211,25 @@ async def test_each_accounts_signals_keep_their_order_across_batches_in_flight(
     for r in rows:
         states = {zone: z["state"] for zone, z in r.zones.items()}
         assert states == {str(z): "restored" for z in range(1, 6)}, r.account_number
+
+
+async def test_a_loaded_account_book_answers_without_asking_crm(
+        services: Services, engine: AlarmEngine, directory: FakeDirectory,
+        clock: FakeClock) -> None:
+    one = directory.add("8001")
+    a = directory.add("8002")  # under receiver prefix 01
+    b = AccountInfo(a.id + 1, "8002", "Shop 8002, line 2")  # the same number under 02
+    directory.accounts["8002/02"] = b
+    directory.prefixes.update({a.id: "01", b.id: "02"})
+    assert await engine.load_accounts(page=2) == 3
+    assert await engine.account("8001", None) == one
+    assert await engine.account("8002", "02") == b
+    assert await engine.account("8002", None) is None  # two prefixes: a receiver must say
+    assert directory.lookup_calls == 0
+    directory.add("8003")  # opened after the book was read: crm is asked, once
+    await engine.handle_signals([sig(clock, "8003", "130"), sig(clock, "8001", "130")])
+    assert (directory.lookup_calls, directory.lookups) == (1, 1)
+    assert sorted(i.account_number for i in await incidents(services)) == ["8001", "8003"]
+    clock.advance(3 * engine.settings.directory_ttl_seconds + 1)  # a book not reloaded ages out
+    await engine.handle_signals([sig(clock, "8001", "130")])
+    assert directory.lookup_calls == 2

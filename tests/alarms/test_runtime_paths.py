@@ -284,3 +284,16 @@ async def test_run_alarms_applies_at_start_what_the_journal_holds_and_no_batch_a
         await asyncio.gather(task, return_exceptions=True)
     assert ev.data["incident"]["account_id"] == aid
     assert ev.data["incident"]["kind"] == "burglary" and ev.data["signal_ids"]
+
+
+async def test_crm_directory_pages_through_live_accounts_for_the_book(
+        services: Services) -> None:
+    d = CrmDirectory(services.db, services.clock)
+    ids = [await crm_account(services, number=f"09{n}", prefix=f"0{n}") for n in range(3)]
+    async with services.db.transaction() as s:
+        await records.archive(s, services.clock, ADMIN, await records.get(s, Account, ids[1]),
+                              "contract ended")
+    first = await d.live_accounts(0, 1)
+    rest = await d.live_accounts(first[-1][1].id, 10)
+    assert [(p, i.id, i.number, i.test_interval_minutes) for p, i in first + rest] == [
+        ("00", ids[0], "090", 1440), ("02", ids[2], "092", 1440)]
