@@ -29,7 +29,9 @@ class AlarmSettings(BaseSettings):
     test_grace_minutes: float = Field(15.0, description="Slack after a test report is due.")
     tick_seconds: float = Field(10.0, description="How often timers are checked.")
     schedule_refresh_seconds: float = Field(600.0, description="How long schedules are cached.")
-    directory_ttl_seconds: float = Field(60.0, description="How long account lookups are cached.")
+    directory_ttl_seconds: float = Field(
+        60.0, description="How often the engine reloads every account from crm, and how long a "
+                          "lookup of one it lacked is cached.")
     batch_size: int = Field(500, ge=1, description="Signals handled per transaction at most.")
     pipeline_depth: int = Field(
         2, ge=1, description="Batches of signals (of different accounts) in flight at once, "
