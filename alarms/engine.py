@@ -528,6 +528,22 @@ class AlarmEngine:
                 log.warning("account book not reloaded: %s", exc)
             await self.clock.sleep(self.settings.directory_ttl_seconds)
 
+    def health(self) -> dict[str, Any]:
+        """What a supervisor needs to see at 3 a.m.: is the engine applying signals, how many
+        wait, since when the database has been away, what could not be applied."""
+        down = self.db_unavailable_since
+        sub = self._sub
+        return {
+            "running": bool(self._tasks) and not all(t.done() for t in self._tasks),
+            "processed": self.processed,
+            "queued": sub.depth if sub is not None else 0,
+            "dropped_from_queue": sub.dropped if sub is not None else 0,
+            "database_unreachable_for_s": (round(self.clock.monotonic() - down, 1)
+                                           if down is not None else None),
+            "failed_batches": self.failed_batches, "failed_signals": self.failed_signals,
+            "accounts_in_book": self.book_size,
+        }
+
     @property
     def book_size(self) -> int | None:
         """Accounts in the book; None until it is first loaded."""

@@ -392,6 +392,16 @@ async def false_alarms(request: Request, session: AsyncSession = Depends(db_sess
     return {"by": by, "days": days, "items": rows}
 
 
+@router.get("/alarm-stats/engine")
+async def engine_health(request: Request, _: User = Depends(supervisor)) -> dict[str, Any]:
+    """This node's alarm engine: signals applied and waiting, a database outage it is riding
+    out, signals it could not apply (from memory: no table is read)."""
+    engine = get_services(request).extra.get("alarms.engine")
+    if engine is None:
+        raise HTTPException(503, "no alarm engine runs on this node")
+    return {"node": get_services(request).settings.node_name, **engine.health()}
+
+
 @router.get("/alarm-stats/summary/{account_id}")
 async def monthly_summary(account_id: int, month: str, request: Request,
                           session: AsyncSession = Depends(db_session),

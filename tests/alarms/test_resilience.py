@@ -20,6 +20,7 @@ from core.clock import FakeClock
 from core.db import Database
 from core.services import Services
 from tests.alarms.conftest import FakeDirectory, sig
+from tests.conftest import LoginFactory
 
 
 async def incidents(services: Services) -> list[Incident]:
@@ -177,3 +178,44 @@ async def journaled_payloads(services: Services, since: Any, until: Any) -> list
 
     async with services.db.session() as s:
         return await journaled(s, since, until)
+
+
+async def test_supervisors_see_the_engine_riding_out_an_outage(
+        services: Services, directory: FakeDirectory, clock: FakeClock, login: LoginFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    eng = AlarmEngine(services, directory, AlarmSettings(  # type: ignore[call-arg]
+        _env_file=None, database_retry_max_seconds=0.05))
+    services.extra["alarms.engine"] = eng
+    directory.add("5003")
+    down = asyncio.Event()
+    back = asyncio.Event()
+    real = eng._apply_batch
+
+    async def away(*args: Any) -> Any:
+        if not back.is_set():
+            down.set()
+            raise ConnectionRefusedError(111, "Connect call failed")
+        return await real(*args)
+
+    monkeypatch.setattr(eng, "_apply_batch", away)
+    sup = await login("supervisor")
+    await eng.start(tick=False)
+    try:
+        await services.bus.publish("signal.received", sig(clock, "5003", "130"))
+        await asyncio.wait_for(down.wait(), 5)
+        clock.advance(7)
+        during = (await sup.get("/api/alarm-stats/engine")).json()
+        back.set()
+        for _ in range(200):
+            if eng.processed:
+                break
+            await asyncio.sleep(0.01)
+        after = (await sup.get("/api/alarm-stats/engine")).json()
+    finally:
+        await eng.stop()
+    assert during["running"] and during["processed"] == 0
+    assert during["database_unreachable_for_s"] == 7.0
+    assert after["processed"] == 1 and after["database_unreachable_for_s"] is None
+    assert after["failed_signals"] == 0 and after["node"] == services.settings.node_name
+    agent = await login("agent")
+    assert (await agent.get("/api/alarm-stats/engine")).status_code == 403
