@@ -14,16 +14,13 @@ import asyncio
 import collections
 import contextlib
 import logging
-import operator
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import asyncpg
-import orjson
 from sqlalchemy import (
-    JSON,
     DateTime,
     Table,
     bindparam,
@@ -225,10 +222,10 @@ _DATETIME_COLUMNS = tuple(c.name for c in Incident.__table__.columns
                           and isinstance(getattr(c.type, "impl", c.type), DateTime))
 
 
-def light_snapshot(inc: AnyIncident, row: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The audit snapshot of an incident (or of its ``row()``, already made) without the
-    ORM's inspection: zones and steps hold JSON-safe values already, times become text."""
-    out = dict(row) if row is not None else inc.row()
+def light_snapshot(inc: AnyIncident) -> dict[str, Any]:
+    """The audit snapshot of an incident without the ORM's inspection: zones and steps hold
+    JSON-safe values already, times become text."""
+    out = inc.row()
     for name in _DATETIME_COLUMNS:
         v = out[name]
         if v is not None:
@@ -1020,9 +1017,10 @@ class AlarmEngine:
             inc.version += 1
 
     async def _finish(self, b: _Batch) -> None:
-        """Write the batch: new incidents in one multi-row INSERT, changed open incidents in
-        one executemany UPDATE (version checked), signal rows and audit entries in one
-        multi-row INSERT each, then the bus events."""
+        """Write the batch, then queue its bus events. On PostgreSQL everything goes in one
+        statement (:mod:`alarms.pg_batch`), new incidents with ids reserved ahead; elsewhere
+        new incidents in one multi-row INSERT, changed open ones in one executemany UPDATE
+        (version checked), signal rows and audit entries in one executemany INSERT each."""
         s = b.session
         new_ids = {id(i) for i in b.new}
         opened: dict[int, dict[str, Any]] = {}
@@ -1101,12 +1099,12 @@ class AlarmEngine:
                                      "incidents changed under the alarm batch")
             for inc in updated:
                 inc.version += 1
-        else:
+        else:  # SQLite: one executemany statement each
             await self._write_open(s, updated)
             if b.rows:
-                await _bulk_insert(s, _SIGNALS, [row for row, _ in b.rows])
+                await s.execute(insert(_SIGNALS), [row for row, _ in b.rows])
             if b.audits:
-                await _bulk_insert(s, _AUDIT, b.audits)
+                await s.execute(insert(_AUDIT), b.audits)
         await s.flush()
         for key, (inc, sids) in b.touched.items():
             if key in new_ids:
@@ -1279,46 +1277,12 @@ _PG_BATCH = BatchStatement(
     upserts=[(cast(Table, AccountState.__table__), STATE_COLUMNS, "account_id",
               STATE_COLUMNS[1:])])
 
-_JSON_COLUMNS = {t.name: frozenset(c.name for c in t.columns if isinstance(c.type, JSON))
-                 for t in (_SIGNALS, _AUDIT, _INCIDENTS)}
-
-
-def _json_text(value: Any) -> str:
-    """JSON as SQLAlchemy's JSON type stores it (None is 'null'), with orjson: the audit
-    snapshots and checklists of a batch were its largest encoding cost."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
 async def _raw(s: AsyncSession) -> Any:
     """The session's asyncpg connection, or None off PostgreSQL/asyncpg."""
     conn = await s.connection()
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "asyncpg":
         return None
     return (await conn.get_raw_connection()).driver_connection
-
-
-async def _bulk_insert(s: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Append rows (all with the same keys) that nothing reads back in the batch: with COPY on
-    PostgreSQL over asyncpg (one round trip, no per-row parameter processing, which was the
-    batch's largest cost), else one executemany INSERT. A constraint the rows break raises
-    :class:`IntegrityError`, as the INSERT would, so the batch is retried."""
-    raw = await _raw(s)
-    if raw is None:
-        await s.execute(insert(table), rows)
-        return
-    names = list(rows[0])
-    json_at = [i for i, n in enumerate(names) if n in _JSON_COLUMNS[table.name]]
-    values = operator.itemgetter(*names) if len(names) > 1 else lambda r: (r[names[0]],)
-    records: list[Any] = [values(row) for row in rows]
-    if json_at:
-        for k, rec in enumerate(records):
-            rec = records[k] = list(rec)
-            for i in json_at:
-                rec[i] = _json_text(rec[i])
-    try:
-        await raw.copy_records_to_table(table.name, records=records, columns=names)
-    except asyncpg.IntegrityConstraintViolationError as exc:
-        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
 
 
 class _IncidentIds:

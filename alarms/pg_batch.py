@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-import orjson
 from sqlalchemy import JSON, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
+
+from core.db import json_text
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -86,12 +87,12 @@ class BatchStatement:
                                                    strict=True):
             for name in cols:
                 if name in json_cols:
-                    args.append([_json_text(r[name]) for r in rows])
+                    args.append([json_text(r[name]) for r in rows])
                 else:
                     args.append([r[name] for r in rows])
         for name in ("id", "version") + self.update_columns:
             if name in self._update_json:
-                args.append([_json_text(u[name]) for u in updates])
+                args.append([json_text(u[name]) for u in updates])
             else:
                 args.append([u[name] for u in updates])
         return args
@@ -106,7 +107,3 @@ class BatchStatement:
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityError("alarm batch", None, exc) from exc
 
-
-def _json_text(value: Any) -> str:
-    """JSON as SQLAlchemy's JSON type stores it (None is 'null')."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()

@@ -100,7 +100,8 @@ def in_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
     return column.in_(bindparam(name, expanding=True))
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """JSON as every JSON column stores it (None is 'null'), by orjson."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
@@ -112,7 +113,7 @@ def make_engine(url: str, echo: bool = False, **kw: Any) -> AsyncEngine:
     """An async engine with the pragmas SQLite needs to be a safe journal (WAL, FKs, busy wait),
     and JSON columns read and written by orjson (the standard library's was a visible share of
     the alarm engine's time)."""
-    kw.setdefault("json_serializer", _json_text)
+    kw.setdefault("json_serializer", json_text)
     kw.setdefault("json_deserializer", orjson.loads)
     if is_sqlite(url):
         if ":memory:" in url or url.rstrip("/").endswith("sqlite+aiosqlite:"):

@@ -1,7 +1,8 @@
 """Tables of the receivers package: the signal journal, DC-09 keys and receiver endpoints.
 
-Other packages never read these tables; they get signals from the ``signal.received`` bus event
-and the API. The journal is append-only: a signal is never updated or deleted by Vigil.
+Other packages never read these tables; they get signals from the ``signal.received`` bus event,
+the API and :func:`receivers.journal.journaled` (the alarm engine's catch-up at start). The
+journal is append-only: a signal is never updated or deleted by Vigil.
 """
 
 from __future__ import annotations

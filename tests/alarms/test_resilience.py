@@ -16,6 +16,7 @@ from alarms.config import AlarmSettings
 from alarms.engine import AlarmEngine
 from alarms.models import Incident
 from alarms.subscriber import LookupKey
+from core.bus import Event
 from core.clock import FakeClock
 from core.db import Database
 from core.services import Services
@@ -26,6 +27,23 @@ from tests.conftest import LoginFactory
 async def incidents(services: Services) -> list[Incident]:
     async with services.db.session() as s:
         return list((await s.execute(select(Incident).order_by(Incident.id))).scalars())
+
+
+def patient_engine(services: Services, directory: FakeDirectory) -> AlarmEngine:
+    """An engine that retries an unreachable database every 0.1 s at most."""
+    return AlarmEngine(services, directory, AlarmSettings(  # type: ignore[call-arg]
+        _env_file=None, database_retry_max_seconds=0.1))
+
+
+async def first_opened(services: Services, eng: AlarmEngine, signal: dict[str, Any]) -> Event:
+    """Run the engine, publish ``signal`` and answer the first ``incident.opened``."""
+    sub = services.bus.subscribe("incident.opened")
+    await eng.start(tick=False)
+    try:
+        await services.bus.publish("signal.received", signal)
+        return await sub.get(within=10)
+    finally:
+        await eng.stop()
 
 
 async def test_a_signal_the_rules_cannot_handle_costs_only_itself(
@@ -52,8 +70,7 @@ async def test_a_signal_the_rules_cannot_handle_costs_only_itself(
 async def test_signals_wait_for_the_database_and_are_applied_when_it_is_back(
         services: Services, directory: FakeDirectory, clock: FakeClock,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    eng = AlarmEngine(services, directory, AlarmSettings(  # type: ignore[call-arg]
-        _env_file=None, database_retry_max_seconds=0.1))
+    eng = patient_engine(services, directory)
     directory.add("5001")
     real = eng._apply_batch
     outage = {"left": 4, "seen_down": False}
@@ -67,13 +84,7 @@ async def test_signals_wait_for_the_database_and_are_applied_when_it_is_back(
         return await real(*args)
 
     monkeypatch.setattr(eng, "_apply_batch", flaky)
-    sub = services.bus.subscribe("incident.opened")
-    await eng.start(tick=False)
-    try:
-        await services.bus.publish("signal.received", sig(clock, "5001", "110"))
-        opened = await sub.get(within=10)
-    finally:
-        await eng.stop()
+    opened = await first_opened(services, eng, sig(clock, "5001", "110"))
     assert opened.data["incident"]["account_number"] == "5001"
     assert outage == {"left": 0, "seen_down": True}
     assert eng.db_unavailable_since is None and eng.failed_batches == 0
@@ -82,8 +93,7 @@ async def test_signals_wait_for_the_database_and_are_applied_when_it_is_back(
 async def test_the_consumer_waits_for_crm_instead_of_stopping(
         services: Services, directory: FakeDirectory, clock: FakeClock,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    eng = AlarmEngine(services, directory, AlarmSettings(  # type: ignore[call-arg]
-        _env_file=None, database_retry_max_seconds=0.1))
+    eng = patient_engine(services, directory)
     directory.add("5002")
     real = directory.lookup_many
     calls = {"n": 0}
@@ -95,13 +105,7 @@ async def test_the_consumer_waits_for_crm_instead_of_stopping(
         return await real(keys)
 
     monkeypatch.setattr(directory, "lookup_many", away_then_back)
-    sub = services.bus.subscribe("incident.opened")
-    await eng.start(tick=False)
-    try:
-        await services.bus.publish("signal.received", sig(clock, "5002", "130"))
-        opened = await sub.get(within=10)
-    finally:
-        await eng.stop()
+    opened = await first_opened(services, eng, sig(clock, "5002", "130"))
     assert opened.data["incident"]["account_number"] == "5002" and calls["n"] == 3
     assert eng.db_unavailable_since is None
 
@@ -183,8 +187,7 @@ async def journaled_payloads(services: Services, since: Any, until: Any) -> list
 async def test_supervisors_see_the_engine_riding_out_an_outage(
         services: Services, directory: FakeDirectory, clock: FakeClock, login: LoginFactory,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    eng = AlarmEngine(services, directory, AlarmSettings(  # type: ignore[call-arg]
-        _env_file=None, database_retry_max_seconds=0.05))
+    eng = patient_engine(services, directory)
     services.extra["alarms.engine"] = eng
     directory.add("5003")
     down = asyncio.Event()
