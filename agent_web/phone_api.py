@@ -27,7 +27,7 @@ from core import audit
 from core.deps import actor_of, db_session, get_services, require_role
 from core.models import Role, User
 from core.services import Services
-from cti.ami_client import AmiError
+from cti.http import run_command
 from cti.service import CtiError, CtiService
 
 router = APIRouter(prefix="/api/console", tags=["console"])
@@ -187,13 +187,8 @@ async def phone_hangup(request: Request, user: User = Depends(agent)) -> Json:
         if not phones.hangup(user.extension):
             raise HTTPException(status.HTTP_409_CONFLICT, "you have no call")
         return {"ok": True}
-    cti = _cti(request)
-    try:
-        return {"ok": True, "channel": await cti.hangup(user.id)}
-    except CtiError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except AmiError as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    out = await run_command(_cti(request).hangup(user.id))
+    return {"ok": True, "channel": out["result"]}
 
 
 # ---------------------------------------------------------------------- pause codes
@@ -271,23 +266,13 @@ class ForcePauseIn(BaseModel):
     reason: str | None = Field(None, max_length=64)
 
 
-async def _act(coro: Any) -> Json:
-    try:
-        result = await coro
-    except CtiError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except AmiError as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
-    return {"ok": True, "result": result}
-
-
 @router.post("/agents/{user_id}/pause")
 async def force_pause(user_id: int, body: ForcePauseIn, request: Request,
                       session: AsyncSession = Depends(db_session),
                       user: User = Depends(supervisor)) -> Json:
     cti = _cti(request)
     reason = body.reason or "supervisor"
-    out = await _act(cti.pause(user_id, reason))
+    out = await run_command(cti.pause(user_id, reason))
     audit.record(session, actor_of(user), "force_pause", "agent", user_id, None,
                  {"reason": reason}, clock=get_services(request).clock)
     await session.commit()
@@ -298,7 +283,7 @@ async def force_pause(user_id: int, body: ForcePauseIn, request: Request,
 async def force_unpause(user_id: int, request: Request,
                         session: AsyncSession = Depends(db_session),
                         user: User = Depends(supervisor)) -> Json:
-    out = await _act(_cti(request).unpause(user_id))
+    out = await run_command(_cti(request).unpause(user_id))
     audit.record(session, actor_of(user), "force_unpause", "agent", user_id, None,
                  {"paused": False}, clock=get_services(request).clock)
     await session.commit()
@@ -309,7 +294,7 @@ async def force_unpause(user_id: int, request: Request,
 async def force_logout(user_id: int, request: Request,
                        session: AsyncSession = Depends(db_session),
                        user: User = Depends(supervisor)) -> Json:
-    out = await _act(_cti(request).logout(user_id))
+    out = await run_command(_cti(request).logout(user_id))
     audit.record(session, actor_of(user), "force_logout", "agent", user_id, None,
                  {"queues": out["result"]}, clock=get_services(request).clock)
     await session.commit()

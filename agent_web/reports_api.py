@@ -20,10 +20,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_web.console_settings import console_settings
-from agent_web.phone_api import _act, _cti, _cti_or_none, agent_rows
+from agent_web.phone_api import _cti, _cti_or_none, agent_rows
 from alarms.stats import incidents_per_day
 from core.deps import db_session, get_services, require_role
 from core.models import Role, User
+from cti.http import run_command
 
 router = APIRouter(prefix="/api/console", tags=["console"])
 agent = require_role(Role.agent)
@@ -94,5 +95,5 @@ async def phone_transfer(body: TransferIn, request: Request,
     if not exten.replace("+", "").replace("*", "").replace("#", "").isdigit():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             "a transfer target is dialled: digits, *, # and + only")
-    out = await _act(cti.transfer(user.id, exten, attended=body.attended, context=context))
+    out = await run_command(cti.transfer(user.id, exten, attended=body.attended, context=context))
     return {**out, "exten": exten, "context": context}

@@ -187,7 +187,9 @@ class SpyBody(BaseModel):
     mode: Literal["listen", "whisper", "barge"]
 
 
-async def _run(coro: Any) -> dict[str, Any]:
+async def run_command(coro: Any) -> dict[str, Any]:
+    """A console command's answer, or the HTTP error its failure means: refused by the rules
+    or by Asterisk 409, Asterisk unreachable 503, other AMI errors 502, bad input 422."""
     try:
         result = await coro
     except CtiError as exc:
@@ -206,76 +208,77 @@ async def _run(coro: Any) -> dict[str, Any]:
 @router.post("/cti/login")
 async def cti_login(body: LoginBody, user: User = Depends(agent_only),
                     cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.login(user.id, body.queues, paused=body.paused, reason=body.reason))
+    return await run_command(cti.login(user.id, body.queues, paused=body.paused,
+                                       reason=body.reason))
 
 
 @router.post("/cti/logout")
 async def cti_logout(user: User = Depends(agent_only),
                      cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.logout(user.id))
+    return await run_command(cti.logout(user.id))
 
 
 @router.post("/cti/pause")
 async def cti_pause(body: PauseBody, user: User = Depends(agent_only),
                     cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.pause(user.id, body.reason, body.queue))
+    return await run_command(cti.pause(user.id, body.reason, body.queue))
 
 
 @router.post("/cti/unpause")
 async def cti_unpause(user: User = Depends(agent_only),
                       cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.unpause(user.id))
+    return await run_command(cti.unpause(user.id))
 
 
 @router.post("/cti/dial")
 async def cti_dial(body: DialBody, user: User = Depends(agent_only),
                    cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.dial(user.id, body.number))
+    return await run_command(cti.dial(user.id, body.number))
 
 
 @router.post("/cti/hangup")
 async def cti_hangup(user: User = Depends(agent_only),
                      cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.hangup(user.id))
+    return await run_command(cti.hangup(user.id))
 
 
 @router.post("/cti/transfer")
 async def cti_transfer(body: TransferBody, user: User = Depends(agent_only),
                        cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.transfer(user.id, body.exten, attended=body.attended))
+    return await run_command(cti.transfer(user.id, body.exten, attended=body.attended))
 
 
 @router.post("/cti/park")
 async def cti_park(user: User = Depends(agent_only),
                    cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.park(user.id))
+    return await run_command(cti.park(user.id))
 
 
 @router.post("/cti/retrieve")
 async def cti_retrieve(body: ParkedBody, user: User = Depends(agent_only),
                        cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.retrieve(user.id, body.space))
+    return await run_command(cti.retrieve(user.id, body.space))
 
 
 @router.post("/cti/dtmf")
 async def cti_dtmf(body: DigitsBody, user: User = Depends(agent_only),
                    cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.dtmf(user.id, body.digits))
+    return await run_command(cti.dtmf(user.id, body.digits))
 
 
 @router.post("/cti/record/start")
 async def cti_record_start(user: User = Depends(agent_only),
                            cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.record_start(user.id))
+    return await run_command(cti.record_start(user.id))
 
 
 @router.post("/cti/record/stop")
 async def cti_record_stop(user: User = Depends(agent_only),
                           cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.record_stop(user.id))
+    return await run_command(cti.record_stop(user.id))
 
 
 @router.post("/cti/spy")
 async def cti_spy(body: SpyBody, user: User = Depends(supervisor_only),
                   cti: CtiService = Depends(_cti)) -> dict[str, Any]:
-    return await _run(cti.spy(user.id, body.agent_user_id, body.mode))
+    return await run_command(cti.spy(user.id, body.agent_user_id, body.mode))
