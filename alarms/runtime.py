@@ -17,7 +17,7 @@ import logging
 from datetime import datetime, timedelta
 
 from alarms.config import AlarmSettings
-from alarms.engine import AlarmEngine
+from alarms.engine import AlarmEngine, JournalReader
 from alarms.subscriber import CrmDirectory
 from core.db import Database
 from core.lease import LeaseKeeper, LeaseStore
@@ -43,9 +43,11 @@ def make_engine(services: Services, settings: AlarmSettings | None = None) -> Al
 
 
 async def run_alarms(services: Services, settings: AlarmSettings | None = None,
-                     lease_ttl: float | None = None) -> None:
+                     lease_ttl: float | None = None,
+                     journal: JournalReader | None = None) -> None:
     """Run the engine until cancelled: consume this node's signals, and run the timers while
-    this node holds the timer lease."""
+    this node holds the timer lease. With ``journal`` (the receivers' reader, given by the
+    assembly: alarms does not depend on receivers), catch up at start on what it holds."""
     engine = services.extra.get("alarms.engine")
     if not isinstance(engine, AlarmEngine):
         engine = make_engine(services, settings)
@@ -56,24 +58,24 @@ async def run_alarms(services: Services, settings: AlarmSettings | None = None,
     services.extra["alarms.timer_lease"] = keeper
     started = services.clock.now()
     await engine.start(tick=False, book=True)
-    catching_up = asyncio.create_task(_catch_up(services, engine, started),
-                                      name="alarms-catch-up")
+    catching_up = (asyncio.create_task(_catch_up(services, engine, journal, started),
+                                       name="alarms-catch-up") if journal else None)
     try:
         await keeper.run(engine.run_timers)
     finally:
-        catching_up.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await catching_up
+        if catching_up is not None:
+            catching_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await catching_up
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(engine.stop())
 
 
-async def _catch_up(services: Services, engine: AlarmEngine, started: datetime) -> None:
+async def _catch_up(services: Services, engine: AlarmEngine, journaled: JournalReader,
+                    started: datetime) -> None:
     """Apply what the journal holds from before this start and no batch applied. Alone, this
     node's own signals cannot be in flight anywhere; with other nodes, theirs may be, so the
     check waits for them to be applied first."""
-    from receivers.journal import journaled
-
     st = engine.settings
     if services.settings.cluster_nodes > 1:
         await services.clock.sleep(st.catch_up_settle_seconds)

@@ -59,8 +59,9 @@ async def run_ivr(services: Services) -> None:
 
 async def run_alarms(services: Services) -> None:
     from alarms.runtime import run_alarms as run
+    from receivers.journal import journaled
 
-    await run(services)
+    await run(services, journal=journaled)  # the start-up catch-up reads the signal journal
 
 
 def ivr_and_alarm_parts() -> list[Part]:

@@ -265,7 +265,7 @@ async def test_share_of_incidents_taken_within_30_and_60_seconds_today(
 
 async def test_run_alarms_applies_at_start_what_the_journal_holds_and_no_batch_applied(
         services: Services, clock: FakeClock) -> None:
-    from receivers.journal import SignalJournal
+    from receivers.journal import SignalJournal, journaled
     from receivers.signal import Signal
 
     aid = await crm_account(services, prefix="")
@@ -276,7 +276,7 @@ async def test_run_alarms_applies_at_start_what_the_journal_holds_and_no_batch_a
                               sequence="0042")])
     clock.advance(120)  # journaled two minutes before the (re)start, never applied
     opened = services.bus.subscribe("incident.opened")
-    task = asyncio.create_task(runtime.run_alarms(services))
+    task = asyncio.create_task(runtime.run_alarms(services, journal=journaled))
     try:
         ev = await opened.get(within=10)
     finally:
