@@ -9,14 +9,17 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.middleware.sessions import SessionMiddleware
 
-from agent_web import console_api, pages, phone_api, reports_api
+from agent_web import choices_api, console_api, pages, phone_api, reports_api
+from agent_web.console_settings import console_settings
 from agent_web.hub import Hub
 from agent_web.i18n import pick_language, translator
+from agent_web.presence import Presence
 from agent_web.render import render
 from core import http as core_http
 from core.deps import check_csrf, db_session, load_session_user
@@ -44,10 +47,13 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def create_app(services: Services) -> FastAPI:
     """Build the web application around already-created services."""
-    app = FastAPI(title="Vigil", version="0.1.0",
+    app = FastAPI(title="Vigil", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Alarm-monitoring call center: subscribers, alarms, calls.")
     app.state.services = services
     app.state.hub = Hub(services.bus)
+    app.state.hub.presence = Presence(services.bus,
+                                      console_settings(services).away_grace_seconds,
+                                      services.settings.node_name)
     app.add_middleware(
         SessionMiddleware, secret_key=services.settings.secret_key, session_cookie="vigil_session",
         max_age=services.settings.session_max_age, same_site="lax",
@@ -67,6 +73,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(console_api.router)
     app.include_router(phone_api.router)
+    app.include_router(choices_api.router)
     app.include_router(reports_api.router)
     for name in ROUTER_MODULES:
         try:
@@ -77,6 +84,14 @@ def create_app(services: Services) -> FastAPI:
             continue
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_explorer() -> Response:
+        """The API explorer from the console's own bundle (no CDN: centers run offline)."""
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Vigil API",
+                                   swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui.css",
+                                   swagger_favicon_url="/static/vendor/swagger-favicon.png")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
@@ -107,15 +122,13 @@ def create_app(services: Services) -> FastAPI:
     @app.post("/logout", include_in_schema=False)
     async def logout_form(request: Request) -> Response:
         await check_csrf(request)
-        request.session.clear()
+        await core_http.sign_out(request)
         return RedirectResponse("/login", status_code=303)
 
     @app.get("/", include_in_schema=False)
     async def home(request: Request) -> Response:
         user = await load_session_user(services, request.session)
-        if user is None:
-            return RedirectResponse("/login", status_code=303)
-        return render(request, "console.html", user=user, page="console")
+        return RedirectResponse("/console" if user is not None else "/login", status_code=303)
 
     return app
 

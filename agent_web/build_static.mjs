@@ -10,8 +10,11 @@ const vendor = join(root, "agent_web", "static", "vendor");
 mkdirSync(vendor, { recursive: true });
 
 const copies = [
-  ["htmx.org/dist/htmx.min.js", "htmx.min.js"],
   ["chart.js/dist/chart.umd.min.js", "chart.umd.min.js"],
+  // the API explorer at /docs, served from here so it works without the internet
+  ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui-bundle.js"],
+  ["swagger-ui-dist/swagger-ui.css", "swagger-ui.css"],
+  ["swagger-ui-dist/favicon-32x32.png", "swagger-favicon.png"],
 ];
 for (const [from, to] of copies) {
   copyFileSync(join(root, "node_modules", from), join(vendor, to));

@@ -19,8 +19,6 @@ from core.services import Services
 
 PhoneMode = Literal["auto", "webrtc", "pbxsim", "desk"]
 
-DEFAULT_PAUSE_CODES = (("break", "Break"), ("lunch", "Lunch"), ("training", "Training"),
-                       ("admin", "Paperwork"), ("technical", "Technical problem"))
 
 
 class ConsoleSettings(BaseSettings):
@@ -43,6 +41,9 @@ class ConsoleSettings(BaseSettings):
         description="The extension that reaches each queue, for transfers to a queue "
                     '(JSON, e.g. {"support": "4000"}).')
     queue_context: str = Field("from-pstn", description="The dialplan context of queue_lines.")
+    away_grace_seconds: float = Field(
+        20.0, ge=0, description="After an agent's last console closes, how long a reload may "
+                                "take before the agent leaves the queues (or is paused).")
 
 
 @lru_cache(maxsize=1)

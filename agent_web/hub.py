@@ -38,6 +38,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from agent_web.presence import Presence
 from agent_web.ws_policy import HUB_PATTERNS, OPT_IN_TOPICS, Viewer, for_everyone, may_see, opt_ins
 from core.bus import Bus, Event, Subscription
 
@@ -76,6 +77,7 @@ class Connection:
     sent: int = 0
     batches: int = 0
     overflows: int = 0
+    session_ended: bool = False  # closed because its session is no longer valid
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(maxsize=self.maxsize)
@@ -116,6 +118,7 @@ class Hub:
         # The ring only reaches back to events after this sequence number (a bus drop moves it).
         self.floor = 0
         self.connections: set[Connection] = set()
+        self.presence: Presence | None = None  # told when a user's consoles open and close
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -130,6 +133,8 @@ class Hub:
                                                             name="agent_web.hub")
 
     async def stop(self) -> None:
+        if self.presence is not None:
+            await self.presence.stop()
         if self._sub is not None:
             self._sub.close()
         if self._task is not None:
@@ -226,12 +231,16 @@ class Hub:
         since_raw = ws.query_params.get("since")
         since = int(since_raw) if since_raw and since_raw.isdigit() else None
         conn = self.open(viewer, epoch, since, opt_ins(ws.query_params.get("topics")))
+        if self.presence is not None:
+            self.presence.opened(viewer)
         sender = asyncio.create_task(self._send_loop(ws, conn, recheck))
         receiver = asyncio.create_task(self._receive_loop(ws))
         try:
             await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.close(conn)
+            if self.presence is not None:
+                self.presence.closed(viewer, conn.session_ended)
             for task in (sender, receiver):
                 task.cancel()
             for task in (sender, receiver):
@@ -252,6 +261,7 @@ class Hub:
                     text = await asyncio.wait_for(conn.queue.get(), self.heartbeat)
                 except TimeoutError:
                     if recheck is not None and not await recheck():
+                        conn.session_ended = True
                         await ws.close(code=CLOSE_UNAUTHENTICATED)
                         return
                     text = json.dumps({"type": "ping", "seq": self.seq, "ts": time.time()})

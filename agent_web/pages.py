@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_web.hub import CLOSE_UNAUTHENTICATED, Hub
-from agent_web.render import render
+from agent_web.render import render, wants_view
 from agent_web.ws_policy import Viewer
 from core import users
 from core.deps import (
@@ -32,6 +32,8 @@ async def _page(request: Request, name: str, role: Role = Role.agent, **ctx: Any
     """A page for a logged-in user of at least ``role``: else the login page or a 403 page."""
     user = await load_session_user(get_services(request), request.session)
     if user is None:
+        if wants_view(request):  # the router reloads the whole page, which leads to login
+            return Response(status_code=401)
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     if not user.has_role(role):
         return render(request, "forbidden.html", user=user, status_code=403, page="forbidden")

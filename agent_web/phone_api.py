@@ -6,7 +6,6 @@
 - ``POST /api/console/phone/answer`` and ``/hangup``: in demo mode the pbxsim phone of the user's
   extension is answered / hung up as a real handset would be (``/api/cti/hangup`` does the same
   through Asterisk for the other modes);
-- ``/api/console/pause-codes``: the configured list (supervisors edit it);
 - ``/api/console/agents``: the supervisor's grid (agent state plus the call each is on) and
   ``/api/console/agents/{user_id}/pause|unpause|logout`` to act on another agent.
 """
@@ -16,19 +15,18 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent_web.console_settings import DEFAULT_PAUSE_CODES, console_settings, phone_mode
-from agent_web.models import PauseCode
+from agent_web.console_settings import console_settings, phone_mode
 from core import audit
 from core.deps import actor_of, db_session, get_services, require_role
 from core.models import Role, User
 from core.services import Services
 from cti.http import run_command
 from cti.service import CtiError, CtiService
+from cti.store import CallFilter, list_records, record_json
 
 router = APIRouter(prefix="/api/console", tags=["console"])
 agent = require_role(Role.agent)
@@ -112,24 +110,6 @@ def current_call(cti: CtiService, ext: str | None) -> Json | None:
             "state": "connected" if leg.bridge else "ringing", "since": leg.created_at}
 
 
-async def pause_codes(session: AsyncSession, services: Services) -> list[PauseCode]:
-    """The stored list; the first read of an empty list stores the defaults."""
-    rows = list((await session.execute(
-        select(PauseCode).order_by(PauseCode.position, PauseCode.id))).scalars())
-    if rows:
-        return rows
-    now = services.clock.now()
-    rows = [PauseCode(code=c, label=label, position=i, created_at=now)
-            for i, (c, label) in enumerate(DEFAULT_PAUSE_CODES)]
-    session.add_all(rows)
-    await session.commit()
-    return rows
-
-
-def _code_json(p: PauseCode) -> Json:
-    return {"code": p.code, "label": p.label, "position": p.position}
-
-
 def _sip(services: Services, user: User) -> Json | None:
     s = console_settings(services)
     if not s.webrtc_wss_url or not user.extension:
@@ -154,7 +134,6 @@ async def phone(request: Request, session: AsyncSession = Depends(db_session),
         "parked": parked_calls(cti, user.extension) if cti else [],
         "queues": queues or list(s.default_queues),
         "default_queues": [q for q in s.default_queues if not queues or q in queues],
-        "pause_codes": [_code_json(p) for p in await pause_codes(session, services)],
         "wrapup_seconds": s.wrapup_seconds,
         "sip": _sip(services, user) if mode == "webrtc" else None,
     }
@@ -167,6 +146,23 @@ def _pbx_phones(request: Request, user: User) -> Any:
     if not user.extension:
         raise HTTPException(status.HTTP_409_CONFLICT, "this user has no phone extension")
     return sim.engine.phones
+
+
+@router.get("/recent-calls")
+async def recent_calls(request: Request, limit: int = Query(6, ge=1, le=50),
+                       session: AsyncSession = Depends(db_session),
+                       user: User = Depends(agent)) -> Json:
+    """The user's own latest calls (taken from queues or placed), newest first: where a call
+    goes when it ends, with the disposition picked in wrap-up."""
+    names = {user.display_name}
+    cti = _cti_or_none(get_services(request))
+    if user.extension:
+        ext = user.extension
+        names |= {f"PJSIP/{ext}", f"SIP/{ext}"}
+        if cti is not None:
+            names.add(cti.plan.interface(ext))
+    rows, _ = await list_records(session, CallFilter(agents=sorted(names)), limit=limit)
+    return {"items": [record_json(r) for r in rows]}
 
 
 @router.post("/phone/answer")
@@ -189,64 +185,6 @@ async def phone_hangup(request: Request, user: User = Depends(agent)) -> Json:
         return {"ok": True}
     out = await run_command(_cti(request).hangup(user.id))
     return {"ok": True, "channel": out["result"]}
-
-
-# ---------------------------------------------------------------------- pause codes
-
-
-class PauseCodeIn(BaseModel):
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
-    label: str = Field(min_length=1, max_length=128)
-    position: int | None = Field(None, ge=0, le=1000)
-
-
-@router.get("/pause-codes")
-async def list_pause_codes(request: Request, session: AsyncSession = Depends(db_session),
-                           _: User = Depends(agent)) -> Json:
-    return {"items": [_code_json(p) for p in await pause_codes(session,
-                                                               get_services(request))]}
-
-
-@router.put("/pause-codes/{code}")
-async def put_pause_code(code: str, body: PauseCodeIn, request: Request,
-                         session: AsyncSession = Depends(db_session),
-                         user: User = Depends(supervisor)) -> Json:
-    """Add a pause code, or change its label and place (the code itself is what reports
-    count, so renaming it means a new code)."""
-    if body.code != code:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "code in path and body differ")
-    services = get_services(request)
-    existing = await pause_codes(session, services)
-    row = next((p for p in existing if p.code == code), None)
-    before = _code_json(row) if row else None
-    if row is None:
-        row = PauseCode(code=code, label=body.label, created_at=services.clock.now(),
-                        position=body.position if body.position is not None else
-                        max((p.position for p in existing), default=-1) + 1)
-        session.add(row)
-    else:
-        row.label = body.label
-        if body.position is not None:
-            row.position = body.position
-    audit.record(session, actor_of(user), "update" if before else "create", "pause_code", code,
-                 before, _code_json(row), clock=services.clock)
-    await session.commit()
-    return _code_json(row)
-
-
-@router.delete("/pause-codes/{code}")
-async def delete_pause_code(code: str, request: Request,
-                            session: AsyncSession = Depends(db_session),
-                            user: User = Depends(supervisor)) -> Json:
-    services = get_services(request)
-    row = next((p for p in await pause_codes(session, services) if p.code == code), None)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no pause code {code}")
-    audit.record(session, actor_of(user), "delete", "pause_code", code, _code_json(row), None,
-                 clock=services.clock, only_changes=False)
-    await session.delete(row)
-    await session.commit()
-    return {"deleted": code}
 
 
 # ---------------------------------------------------------------------- the supervisor's grid

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 # Topics every logged-in user receives.
-FLOOR_TOPICS = ("incident.*", "signal.received")
+FLOOR_TOPICS = ("incident.*", "signal.received", "console.choices_changed")
 # Floor topics sent only to connections that ask for them (``/ws?topics=signal.received``):
 # raw signals run at hundreds a second and the alarm queue needs only the incidents they make.
 OPT_IN_TOPICS = frozenset({"signal.received"})
 # Topics an agent receives only when the event names that agent.
-PERSONAL_TOPICS = ("screenpop", "screenpop.*", "agent.*", "call.*", "verification.*")
+PERSONAL_TOPICS = ("screenpop", "screenpop.*", "agent.*", "call.*", "verification.*", "spy.*")
 # Topics supervisors and administrators receive in full.
-SUPERVISOR_TOPICS = ("queue.*", "agent.*", "call.*", "cti.connection", "wallboard.*")
+SUPERVISOR_TOPICS = ("queue.*", "agent.*", "call.*", "cti.connection", "wallboard.*", "spy.*")
 
 # Everything the hub subscribes to on the bus.
 HUB_PATTERNS = tuple(dict.fromkeys(FLOOR_TOPICS + PERSONAL_TOPICS + SUPERVISOR_TOPICS))

@@ -33,6 +33,9 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Score:
+    """``reasons`` are codes (``threat_to_life``, ``duress``, ``no_contact``…): the console
+    words them in the operator's language, the dispatch record keeps them."""
+
     level: int
     reasons: list[str] = field(default_factory=list)
 
@@ -41,26 +44,21 @@ def score(e: Evidence) -> Score:
     """The level and every reason that supports it (highest level wins)."""
     reasons: list[str] = []
     if e.threat_to_life:
-        reasons.append("threat to life confirmed")
+        reasons.append("threat_to_life")
     if e.call == "duress":
-        reasons.append("duress code given on the verification call")
+        reasons.append("duress")
     if reasons:
         return Score(4, reasons)
     if e.threat_to_property:
-        return Score(3, ["threat to property confirmed"])
+        return Score(3, ["threat_to_property"])
     if e.audio_video_presence:
-        reasons.append("audio or video confirms people on site")
+        reasons.append("audio_video_presence")
     if e.call == "confirmed_presence":
-        reasons.append("the verification call confirmed people on site")
+        reasons.append("call_presence")
     if e.multiple_zones:
-        reasons.append("several zones tripped in sequence")
+        reasons.append("multiple_zones")
     if reasons:
         return Score(2, reasons)
     if e.call == "cancelled":
-        return Score(0, ["cancelled by an authorised person with the valid passcode"])
-    why = {
-        "not_attempted": "no verification call made",
-        "no_contact": "verification calls reached nobody",
-        "unverified": "the call party could not confirm or cancel",
-    }[e.call]
-    return Score(1, [why])
+        return Score(0, ["cancelled"])
+    return Score(1, [e.call])

@@ -33,14 +33,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from alarms import disaster, plans, schedule_rules, workflow
+from alarms import call_events, disaster, plans, schedule_rules, workflow
 from alarms.classify import Classified, classify, kind_info
 from alarms.config import AlarmSettings
 from alarms.incidents import (
     Outbox,
     close_fields,
     incident_dict,
-    record_call_result,
 )
 from alarms.models import (
     AccountState,
@@ -71,10 +70,10 @@ JournalReader = Callable[[AsyncSession, datetime, datetime, int, int],
                          Awaitable[list[dict[str, Any]]]]
 
 ACTOR = audit.Actor.system("alarms")
-TOPICS = ("signal.received", "verification.call_result", "alarms.plans_changed",
+TOPICS = ("signal.received", "verification.call_result", "call.progress", "alarms.plans_changed",
           "alarms.disaster_changed", "alarms.runaway_cleared")
 # Handled by the engine of the node that published them; the rest (cache invalidations) by all.
-LOCAL_TOPICS = frozenset({"signal.received", "verification.call_result"})
+LOCAL_TOPICS = frozenset({"signal.received", "verification.call_result", "call.progress"})
 
 
 def zone_key(zone: Any) -> str:
@@ -426,11 +425,11 @@ class AlarmEngine:
                 self._disaster = None
             elif ev.topic == "alarms.runaway_cleared":
                 self.buckets.reset(int(ev.data.get("account_id") or 0))
-            elif ev.topic == "verification.call_result":
+            elif ev.topic in call_events.TOPICS:
                 try:
-                    await self.call_result(dict(ev.data))
+                    await call_events.apply(self.db, self.clock, self.bus, ev.topic, ev.data)
                 except Exception:
-                    log.exception("verification result not recorded: %s", dict(ev.data))
+                    log.exception("verification outcome not recorded: %s", dict(ev.data))
         if signals:
             await self._signals_guarded(signals)
 
@@ -476,21 +475,6 @@ class AlarmEngine:
                 log.warning("applying %d journaled signals no batch had applied", len(missing))
                 await self._signals_guarded(missing)
                 applied += len(missing)
-
-    async def call_result(self, data: dict[str, Any]) -> None:
-        """A verification result reported on the bus by the CTI (or the IVR)."""
-        actor = audit.Actor(name=str(data.get("operator") or "system:cti"),
-                            user_id=data.get("operator_id"))
-        out = Outbox()
-        code_result = data.get("code_result")
-        call_id = int(data["call_id"])
-        if data.get("code") and data.get("contact_id"):
-            code_result = await self.directory.verify_code(int(data["contact_id"]),
-                                                           str(data["code"]), actor)
-        async with self.db.transaction() as s:
-            await record_call_result(s, self.clock, actor, call_id, str(data["result"]),
-                                     code_result, data.get("note"), out)
-        await out.publish(self.bus)
 
     # --- cached facts -----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from alarms.models import ActionPlan, Dispatch, Incident, IncidentSignal, Verifi
 from alarms.subscriber import CrmDirectory, SubscriberDirectory
 from core import audit
 from core.deps import actor_of, db_session, get_services, require_role
+from core.errors import http_error
 from core.models import Role, User
 from core.services import Services
 
@@ -42,11 +43,11 @@ async def _errors() -> AsyncIterator[None]:
     try:
         yield
     except incidents.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        raise http_error(status.HTTP_404_NOT_FOUND, "not_found", str(exc)) from exc
     except incidents.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        raise http_error(status.HTTP_409_CONFLICT, exc.code, str(exc), **exc.params) from exc
     except (workflow.TransitionError, plans.StepRefused) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        raise http_error(status.HTTP_409_CONFLICT, exc.code, str(exc), **exc.params) from exc
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
 
@@ -58,8 +59,8 @@ async def _commit(session: AsyncSession, services: Services, out: incidents.Outb
         await session.commit()
     except StaleDataError as exc:
         await session.rollback()
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            "the incident changed meanwhile; reload it") from exc
+        raise http_error(status.HTTP_409_CONFLICT, "incident_changed",
+                         "the incident changed meanwhile; reload it") from exc
     await out.publish(services.bus)
 
 
@@ -261,8 +262,13 @@ async def request_call(incident_id: int, body: CallIn, request: Request,
 
 
 class CallResultIn(BaseModel):
-    result: Literal["no_answer", "busy", "answered", "failed"]
-    code: str | None = Field(None, max_length=64, description="The code the person gave.")
+    """What the operator learnt on an answered call; the call's outcome itself comes from the
+    call's events (answered, busy, no answer, failed) and cannot be typed."""
+
+    answered_by: str | None = Field(None, max_length=200, description="Who answered.")
+    code: str | None = Field(None, max_length=64, description="The code the person gave: "
+                             "checked against the contact's passcode and duress code, never "
+                             "stored.")
     note: str | None = Field(None, max_length=2000)
 
 
@@ -270,26 +276,36 @@ class CallResultIn(BaseModel):
 async def call_result(call_id: int, body: CallResultIn, request: Request,
                       session: AsyncSession = Depends(db_session),
                       user: User = Depends(agent)) -> dict[str, Any]:
-    """Record a call's outcome; a code is checked against the contact's passcode and duress
-    code by crm (the answer to say to the caller is ``accepted`` for both)."""
+    """Record who answered a verification call, the passcode check and a note. A code is
+    checked by crm against the called contact's passcode and duress code (the answer to say
+    to the caller is ``accepted`` for both)."""
     services = get_services(request)
     call = await session.get(VerificationCall, call_id)
     if call is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"call {call_id} not found")
+        raise http_error(status.HTTP_404_NOT_FOUND, "not_found", f"call {call_id} not found")
+    inc = await session.get(Incident, call.incident_id)
+    assert inc is not None  # a call belongs to its incident
+    async with _errors():  # holder and answered first: a check is not made for anyone else
+        workflow.check_owner(inc.status, inc.taken_by, user.id, user.has_role(Role.supervisor))
+        if call.result != "answered":
+            raise workflow.TransitionError("the call was not answered: there is nobody to "
+                                           "check", "call_not_answered")
     code_result: str | None = None
     if body.code:
-        if call.contact_id is None:
-            code_result = "invalid"
+        directory = directory_of(services)
+        if call.contact_id is not None:
+            code_result = await directory.verify_code(call.contact_id, body.code, actor_of(user))
+        elif inc.account_id is not None:  # the premises line: whoever answered there
+            code_result = await directory.verify_account_code(inc.account_id, body.code,
+                                                              actor_of(user))
         else:
-            code_result = await directory_of(services).verify_code(call.contact_id, body.code,
-                                                                   actor_of(user))
-    elif body.result == "answered":
-        code_result = "none"
+            code_result = "invalid"
     out = incidents.Outbox()
     async with _errors():
-        call, inc = await incidents.record_call_result(session, services.clock,
-                                                       actor_of(user), call_id, body.result,
-                                                       code_result, body.note, out)
+        call, inc = await incidents.record_call_check(
+            session, services.clock, actor_of(user), call_id, answered_by=body.answered_by,
+            code_result=code_result, note=body.note, out=out,
+            supervisor=user.has_role(Role.supervisor))
     await _commit(session, services, out)
     return {"call": incidents.call_dict(call), "incident": incidents.incident_dict(inc),
             "say_to_caller": "accepted" if code_result in ("valid", "duress") else

@@ -28,7 +28,12 @@ class NotFound(LookupError):
 
 
 class Conflict(RuntimeError):
-    """Someone else changed or took the incident first."""
+    """Someone else changed or took the incident first; ``code`` says which case."""
+
+    def __init__(self, message: str, code: str = "incident_changed", **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass
@@ -83,8 +88,10 @@ def call_dict(c: VerificationCall) -> dict[str, Any]:
     return {"id": c.id, "incident_id": c.incident_id, "step": c.step,
             "contact_id": c.contact_id, "contact_name": c.contact_name, "number": c.number,
             "operator_id": c.operator_id, "requested_at": c.requested_at.isoformat(),
-            "result": c.result, "code_result": c.code_result,
-            "completed_at": _iso(c.completed_at), "note": c.note}
+            "result": c.result, "cause": c.cause, "answered_at": _iso(c.answered_at),
+            "completed_at": _iso(c.completed_at), "cti_call_id": c.cti_call_id,
+            "call_record_id": c.call_record_id, "talk_seconds": c.talk_seconds,
+            "answered_by": c.answered_by, "code_result": c.code_result, "note": c.note}
 
 
 def dispatch_dict(d: Dispatch) -> dict[str, Any]:
@@ -135,7 +142,11 @@ async def take(session: AsyncSession, clock: Clock, actor: audit.Actor, incident
     inc = await get(session, incident_id)
     if rowcount != 1:
         holder = f" by {inc.taken_by_name}" if inc.taken_by is not None else ""
-        raise Conflict(f"incident {incident_id} is {inc.status}{holder}")
+        if inc.taken_by is not None:
+            raise Conflict(f"incident {incident_id} is {inc.status}{holder}", "already_taken",
+                           name=inc.taken_by_name or "")
+        raise Conflict(f"incident {incident_id} is {inc.status}", "incident_not_open",
+                       status=inc.status)
     before = audit.snapshot(inc) | {"taken_by": None, "taken_by_name": None,
                                     "version": inc.version - 1}
     if inc.status == "taken":
@@ -258,7 +269,8 @@ async def reopen(session: AsyncSession, clock: Clock, actor: audit.Actor, incide
         Incident.account_key == inc.account_key, Incident.desk == inc.desk,
         Incident.status != "closed", Incident.id != inc.id))
     if other is not None:  # one open incident per account and desk (a unique index)
-        raise Conflict(f"incident {other} of this account is open: handle it there")
+        raise Conflict(f"incident {other} of this account is open: handle it there",
+                       "other_incident_open", id=other)
     before = audit.snapshot(inc)
     inc.status = "new"
     inc.taken_by = None
@@ -321,36 +333,90 @@ async def request_call(session: AsyncSession, clock: Clock, actor: audit.Actor,
 
 CALL_RESULTS = ("no_answer", "busy", "answered", "failed")
 CODE_RESULTS = ("valid", "invalid", "duress", "none")
+SYSTEM = audit.Actor(name="system:cti")
 
 
-async def record_call_result(session: AsyncSession, clock: Clock, actor: audit.Actor,
-                             call_id: int, result: str, code_result: str | None,
-                             note: str | None, out: Outbox) -> tuple[VerificationCall, Incident]:
-    """Record how a verification call went. A duress code escalates silently: top priority and
-    a police step, with nothing different said to the caller (the caller-facing answer is the
-    same as for a valid code; only the console shows it)."""
-    if result not in CALL_RESULTS:
-        raise workflow.TransitionError(f"result must be one of {', '.join(CALL_RESULTS)}")
-    if code_result is not None and code_result not in CODE_RESULTS:
-        raise workflow.TransitionError(f"code result must be one of {', '.join(CODE_RESULTS)}")
+async def _call(session: AsyncSession, call_id: int) -> VerificationCall:
     call = await session.get(VerificationCall, call_id)
     if call is None:
         raise NotFound(f"call {call_id} not found")
+    return call
+
+
+async def record_call_outcome(session: AsyncSession, clock: Clock, call_id: int, result: str,
+                              out: Outbox, *, cause: str | None = None,
+                              cti_call_id: str | None = None, final: bool = False,
+                              record_id: int | None = None,
+                              talk_seconds: float | None = None) -> VerificationCall | None:
+    """What a verification call did, from its own events: answered as soon as the far party
+    answers (the operator may then check the passcode while talking), else busy, no answer or
+    failed with its cause; ``final`` when the call is over and its record stored. A call the
+    far party answered stays answered whatever ends it. None when nothing changed."""
+    if result not in CALL_RESULTS:
+        raise workflow.TransitionError(f"result must be one of {', '.join(CALL_RESULTS)}",
+                                       "bad_result")
+    call = await _call(session, call_id)
+    now = clock.now()
+    before = (call.result, call.cause, call.completed_at, call.call_record_id)
+    if call.result != "answered":
+        call.result = result
+        call.cause = cause if result != "answered" else None
+    if result == "answered" and call.answered_at is None:
+        call.answered_at = now
+    call.cti_call_id = call.cti_call_id or cti_call_id
+    if final:
+        call.completed_at = call.completed_at or now
+        call.call_record_id = record_id if record_id is not None else call.call_record_id
+        call.talk_seconds = talk_seconds if talk_seconds is not None else call.talk_seconds
+    if before == (call.result, call.cause, call.completed_at, call.call_record_id):
+        return None
     inc = await get(session, call.incident_id)
+    await session.flush()
+    audit.record(session, SYSTEM, "call_outcome", "verification_call", call.id,
+                 {"result": before[0], "cause": before[1]},
+                 {"result": call.result, "cause": call.cause}, clock=clock)
+    _updated(out, inc, "call_result", call=call_dict(call))
+    return call
+
+
+async def record_call_check(session: AsyncSession, clock: Clock, actor: audit.Actor,
+                            call_id: int, *, answered_by: str | None, code_result: str | None,
+                            note: str | None, out: Outbox,
+                            supervisor: bool = False) -> tuple[VerificationCall, Incident]:
+    """What the operator learnt on an answered call: who answered, the passcode check, a note.
+    Only the incident's holder (or a supervisor) may record it, and only for a call that was
+    answered — a call's outcome is never typed. A duress code escalates silently: top priority
+    and a police step, with nothing different said to the caller (the caller-facing answer is
+    the same as for a valid code; only the console shows it)."""
+    if code_result is not None and code_result not in CODE_RESULTS:
+        raise workflow.TransitionError(f"code result must be one of {', '.join(CODE_RESULTS)}",
+                                       "bad_code_result")
+    call = await _call(session, call_id)
+    inc = await _owned(session, call.incident_id, actor, supervisor)
+    if call.result != "answered":
+        raise workflow.TransitionError("the call was not answered: there is nobody to check",
+                                       "call_not_answered")
     before = audit.snapshot(inc)
-    call.result = result
-    call.code_result = code_result
-    call.completed_at = clock.now()
-    call.note = note
-    action = "call_result"
+    call_before = {"answered_by": call.answered_by, "code_result": call.code_result,
+                   "note": call.note}
+    if answered_by is not None:
+        call.answered_by = answered_by
+    if code_result is not None:
+        call.code_result = code_result
+    if note is not None:
+        call.note = note
+    action = "call_check"
     if code_result == "duress" and not inc.duress:
         inc.duress = True
         inc.priority = 1
         inc.steps = plans.add_step(inc.steps, "notify_police", first=True)
         action = "duress"
     await session.flush()
-    _audit(session, clock, actor, action, inc, before, f"call {call.id}: {result}")
-    _updated(out, inc, "call_result", call=call_dict(call))
+    audit.record(session, actor, "call_check", "verification_call", call.id, call_before,
+                 {"answered_by": call.answered_by, "code_result": call.code_result,
+                  "note": call.note}, clock=clock)
+    _audit(session, clock, actor, action, inc, before, f"call {call.id}: {call.code_result}")
+    _updated(out, inc, "call_check", call=call_dict(call))
     return call, inc
 
 

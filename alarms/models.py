@@ -164,9 +164,17 @@ class VerificationCall(Base):
     number: Mapped[str] = mapped_column(String(32))
     operator_id: Mapped[int | None] = mapped_column(default=None)
     requested_at: Mapped[datetime]
+    # What the call did, from the call's own events (the far leg's dial status), never typed:
     result: Mapped[str | None] = mapped_column(String(16), default=None)
-    code_result: Mapped[str | None] = mapped_column(String(16), default=None)
+    cause: Mapped[str | None] = mapped_column(String(64), default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    cti_call_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    call_record_id: Mapped[int | None] = mapped_column(default=None)
+    talk_seconds: Mapped[float | None] = mapped_column(default=None)
+    # What only the operator knows, once the call was answered:
+    answered_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    code_result: Mapped[str | None] = mapped_column(String(16), default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
 
 

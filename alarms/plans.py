@@ -126,7 +126,13 @@ def add_step(items: list[dict[str, Any]], step: str, first: bool = False) -> lis
 
 
 class StepRefused(ValueError):
-    """A step that may not be completed yet; the message says what is missing."""
+    """A step that may not be completed yet; the message says what is missing, ``code`` which
+    rule it is (for the console's words)."""
+
+    def __init__(self, message: str, code: str = "step_refused") -> None:
+        super().__init__(message)
+        self.code = code
+        self.params: dict[str, object] = {}
 
 
 def ecv_satisfied(call_numbers: Iterable[str]) -> bool:
@@ -141,15 +147,15 @@ def complete_step(items: list[dict[str, Any]], index: int, *, by: str, at: datet
     need two answered-or-not calls to two different numbers (a duress code skips ECV: the life
     threat is confirmed)."""
     if not 0 <= index < len(items):
-        raise StepRefused(f"no step {index}")
+        raise StepRefused(f"no step {index}", "no_such_step")
     item = items[index]
     if item["done"]:
-        raise StepRefused("the step is already done")
+        raise StepRefused("the step is already done", "step_done")
     has_ecv = any(i["step"] == "ecv" for i in items)
     needs_ecv = item["step"] == "ecv" or (item["step"] in POLICE_STEPS and has_ecv)
     if needs_ecv and not duress and not ecv_satisfied(completed_call_numbers):
         raise StepRefused("enhanced call verification needs calls to two different numbers "
-                          "first")
+                          "first", "ecv_needs_two_calls")
     out = [dict(i) for i in items]
     out[index].update(done=True, done_at=at.isoformat(), done_by=by, note=note)
     return out

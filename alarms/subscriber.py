@@ -82,6 +82,11 @@ class SubscriberDirectory(Protocol):
 
     async def verify_code(self, contact_id: int, code: str, actor: Actor) -> CodeResult: ...
 
+    async def verify_account_code(self, account_id: int, code: str,
+                                  actor: Actor) -> CodeResult:
+        """A code given at the premises, checked against every contact of the account."""
+        ...
+
     async def live_accounts(self, after_id: int, limit: int) -> list[tuple[str, AccountInfo]]:
         """(receiver prefix, account) of live accounts with an id above ``after_id``, by id:
         the engine's account book is loaded from these pages."""
@@ -146,6 +151,12 @@ class CrmDirectory:
     async def verify_code(self, contact_id: int, code: str, actor: Actor) -> CodeResult:
         async with self.db.transaction() as s:
             return await crm.verify_contact_code(s, self.clock, actor, contact_id, code)
+
+    async def verify_account_code(self, account_id: int, code: str,
+                                  actor: Actor) -> CodeResult:
+        async with self.db.transaction() as s:
+            result, _ = await crm.verify_account_code(s, self.clock, actor, account_id, code)
+            return result
 
     async def schedules(self, account_ids: list[int]) -> dict[int, Schedule]:
         async with self.db.reader() as s:

@@ -27,7 +27,13 @@ FALSE_ALARM_CAUSES: Final = ("user_error", "device_fault", "installation", "envi
 
 
 class TransitionError(ValueError):
-    """A move the workflow does not allow; the message says why (shown to the operator)."""
+    """A move the workflow does not allow; ``code`` says which rule refused it (the console
+    words it in the operator's language), the message says it in English."""
+
+    def __init__(self, message: str, code: str = "not_allowed", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def can_take(status: str, taken_by: int | None) -> bool:
@@ -46,11 +52,11 @@ def check_owner(status: str, taken_by: int | None, user_id: int, supervisor: boo
     """Work on an incident needs the incident to be open and taken by this operator (a
     supervisor may act on anyone's)."""
     if status not in OPEN_STATUSES or status == "held":
-        raise TransitionError(f"the incident is {status}")
+        raise TransitionError(f"the incident is {status}", "incident_not_open", status=status)
     if taken_by is None:
-        raise TransitionError("take the incident first")
+        raise TransitionError("take the incident first", "take_first")
     if taken_by != user_id and not supervisor:
-        raise TransitionError("the incident is taken by another operator")
+        raise TransitionError("the incident is taken by another operator", "taken_by_other")
 
 
 def after_call(status: str) -> str:
@@ -59,25 +65,27 @@ def after_call(status: str) -> str:
 
 def after_dispatch(status: str) -> str:
     if status not in ("taken", "verifying", "dispatched"):
-        raise TransitionError(f"cannot dispatch an incident that is {status}")
+        raise TransitionError(f"cannot dispatch an incident that is {status}", "cannot_dispatch",
+                              status=status)
     return "dispatched"
 
 
 def check_close(status: str, disposition: str, cause: str | None, *, system: bool = False) -> None:
     if status == "closed":
-        raise TransitionError("the incident is already closed")
+        raise TransitionError("the incident is already closed", "already_closed")
     allowed = DISPOSITIONS if system else OPERATOR_DISPOSITIONS
     if disposition not in allowed:
-        raise TransitionError(f"disposition must be one of {', '.join(allowed)}")
+        raise TransitionError(f"disposition must be one of {', '.join(allowed)}", "bad_disposition")
     if disposition == "false_alarm" and cause not in FALSE_ALARM_CAUSES:
-        raise TransitionError(f"a false alarm needs a cause: {', '.join(FALSE_ALARM_CAUSES)}")
+        raise TransitionError(f"a false alarm needs a cause: {', '.join(FALSE_ALARM_CAUSES)}",
+                              "cause_needed")
     if disposition != "false_alarm" and cause is not None:
-        raise TransitionError("only a false alarm has a cause")
+        raise TransitionError("only a false alarm has a cause", "cause_only_false")
 
 
 def check_reopen(status: str) -> None:
     if status != "closed":
-        raise TransitionError("only a closed incident can be re-opened")
+        raise TransitionError("only a closed incident can be re-opened", "reopen_only_closed")
 
 
 def escalation(opened_at: datetime, now: datetime, base_priority: int,

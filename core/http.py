@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, users
-from core.deps import actor_of, current_user, db_session, get_services, login_session, require_role
+from core.deps import (
+    actor_of,
+    current_user,
+    db_session,
+    get_services,
+    load_session_user,
+    login_session,
+    require_role,
+)
 from core.models import AuditEntry, Role, User
 from core.settings import Language
 
@@ -86,9 +94,25 @@ async def login(body: LoginIn, request: Request,
     return {"user": user.public(), "csrf_token": request.session["csrf"]}
 
 
+#: published when a user signs out (the CTI takes the agent out of its queues); the console's
+#: other "away" reasons are published by its websocket hub (agent_web.events)
+SIGNED_OUT_TOPIC = "console.agent_away"
+
+
+async def sign_out(request: Request) -> None:
+    """End the session and tell the CTI that nobody is at this user's console any more."""
+    services = get_services(request)
+    user = await load_session_user(services, request.session)
+    request.session.clear()
+    if user is not None and user.extension:
+        await services.bus.publish(SIGNED_OUT_TOPIC, {
+            "user_id": user.id, "username": user.username, "extension": user.extension,
+            "reason": "signed_out", "node": services.settings.node_name})
+
+
 @router.post("/auth/logout", status_code=204)
 async def logout(request: Request) -> Response:
-    request.session.clear()
+    await sign_out(request)
     return Response(status_code=204)
 
 

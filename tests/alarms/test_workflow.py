@@ -202,7 +202,7 @@ async def test_dispatch_records_times_and_avs01_score(
     r = await ann.post(f"/api/incidents/{iid}/dispatches", json={"kind": "guard"})
     guard = r.json()
     assert r.status_code == 201 and guard["avs_score"] == 1
-    assert guard["avs_reasons"] == ["verification calls reached nobody"]
+    assert guard["avs_reasons"] == ["no_contact"]
     r = await ann.post(f"/api/incidents/{iid}/dispatches",
                        json={"kind": "police", "audio_video": True})
     assert r.json()["avs_score"] == 2
