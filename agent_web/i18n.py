@@ -509,7 +509,6 @@ _ROWS: list[tuple[str, str, str]] = [
     ("recent.title", "最近通话", "Recent calls"),
     ("pop.history", "历史记录", "History"),
     # phone
-    ("phone.tools", "转接、会议、按键、停泊", "Transfer, conference, keypad, parking"),
     ("phone.conference", "三方会议", "Three-way"),
     ("phone.on_hold", "通话保持中", "On hold"),
     ("phone.call_over", "通话结束", "Call over"),
@@ -675,6 +674,9 @@ _ROWS: list[tuple[str, str, str]] = [
     ("field.exten", "号码", "number"),
     ("field.target", "目标", "target"),
     ("field.note", "备注", "note"),
+    ("sub.title", "用户", "Subscriber"),
+    ("sub.hazard", "危险提示", "Hazards"),
+    ("pop.open_record", "打开用户资料", "Open the record"),
     ("common.unavailable", "尚未提供", "Not available yet"),
     ("common.loading", "加载中…", "Loading…"),
     ("common.failed", "操作失败", "Failed"),

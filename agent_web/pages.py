@@ -50,6 +50,11 @@ async def incident_page(request: Request, incident_id: str) -> Response:
     return await _page(request, "incident.html", incident_id=incident_id)
 
 
+@router.get("/subscribers/{account_id}", include_in_schema=False)
+async def subscriber_page(request: Request, account_id: int) -> Response:
+    return await _page(request, "subscriber.html", account_id=account_id)
+
+
 @router.get("/tickets", include_in_schema=False)
 async def tickets_page(request: Request) -> Response:
     return await _page(request, "tickets.html")

@@ -92,7 +92,7 @@ def parked_calls(cti: CtiService, ext: str | None) -> list[Json]:
 
 
 def current_call(cti: CtiService, ext: str | None) -> Json | None:
-    """The other party of the extension's newest live call leg (ringing or connected)."""
+    """The extension's newest live call (ringing, connected or held) and its other party."""
     if not ext:
         return None
     try:
@@ -106,8 +106,9 @@ def current_call(cti: CtiService, ext: str | None) -> Json | None:
         number, name = other.caller_number or number, other.caller_name or name
     except CtiError:
         pass
-    return {"channel": leg.name, "number": number, "name": name,
-            "state": "connected" if leg.bridge else "ringing", "since": leg.created_at}
+    state = "held" if leg.hold_since is not None else "connected" if leg.bridge else "ringing"
+    return {"call_id": leg.linkedid, "channel": leg.name, "number": number, "name": name,
+            "state": state, "since": leg.created_at}
 
 
 def _sip(services: Services, user: User) -> Json | None:
@@ -131,6 +132,7 @@ async def phone(request: Request, session: AsyncSession = Depends(db_session),
     return {
         "mode": mode, "cti": cti is not None, "extension": user.extension,
         "agent": agent_row(cti, user),
+        "current": current_call(cti, user.extension) if cti else None,
         "parked": parked_calls(cti, user.extension) if cti else [],
         "queues": queues or list(s.default_queues),
         "default_queues": [q for q in s.default_queues if not queues or q in queues],

@@ -41,10 +41,12 @@ class LiveServer:
     back on the same port (as a restarted node would be)."""
 
     def __init__(self, db_path: Path, heartbeat: float = 15.0, alarms: bool = False,
-                 telephony: bool = False) -> None:
+                 telephony: bool = False, receivers: bool = False) -> None:
         self.db_url = f"sqlite+aiosqlite:///{db_path}"
         self.alarms = alarms
         self.telephony = telephony
+        self.receivers = receivers
+        self.dc09_port = 0
         self.sim: Any = None
         self.cti: Any = None
         self.heartbeat = heartbeat
@@ -100,6 +102,17 @@ class LiveServer:
             await engine.start(tick=False)
         if self.telephony:
             await self._start_telephony()
+        rx = None
+        if self.receivers:  # a DC-09 listener on a port of its own, as vigil demo runs it
+            from receivers.config import ReceiverSettings
+            from receivers.runtime import Receivers
+            from vigil.parts import _CrmAccounts
+
+            rx = Receivers(self.services, ReceiverSettings(  # type: ignore[call-arg]
+                _env_file=None, dc09_udp=False), directory=_CrmAccounts(self.services))
+            self.services.settings.dc09_port = 0
+            await rx.start()
+            self.dc09_port = rx.ports["dc09/tcp"]
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
@@ -116,6 +129,8 @@ class LiveServer:
         try:
             await serving
         finally:
+            if rx is not None:
+                await rx.close()
             if engine is not None:
                 await engine.stop()
             if self.cti is not None:
@@ -246,6 +261,18 @@ def telephony_template(tmp_path_factory: pytest.TempPathFactory, console_templat
 
     asyncio.run(add())
     return path
+
+
+@pytest.fixture
+def workspace_server(tmp_path: Path, telephony_template: Path) -> Iterator[LiveServer]:
+    """The demo's own assembly: a DC-09 receiver, the alarm engine, pbxsim with the demo's
+    dialplan and phones, the CTI and the console (no demo traffic: the test's panels and
+    callers make it)."""
+    db = tmp_path / "workspace.db"
+    shutil.copy(telephony_template, db)
+    server = LiveServer(db, alarms=True, telephony=True, receivers=True).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

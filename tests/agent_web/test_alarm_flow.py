@@ -169,8 +169,10 @@ def test_screen_pop_shows_the_callers_record_with_its_call_list(
     log_in(page, "agent2")  # extension 1002
     # The CTI's quick card names the ringing agent; the console fetches crm's summary itself.
     alarm_server.publish("screenpop", {"agent": "1002", "extension": "1002",
-                                       "caller_id": "13800138001", "queue": "alarm",
-                                       "account": {"id": acct, "number": ACCOUNT}})
+                                       "caller_number": "13800138001", "queue": "alarm",
+                                       "call_id": "1795299810.0", "direction": "inbound",
+                                       "account": {"id": acct, "number": ACCOUNT},
+                                       "detail": False})
     card = page.locator("#screenpop .pop-card")
     card.locator("text=12 River Road").wait_for()
     assert "Riverside Pharmacy" in card.inner_text()

@@ -34,7 +34,7 @@ def test_agent_logs_in_sees_the_console_and_switches_language(page: Any, shot: A
     page.goto("/login")
     shot(page, "login")
     log_in(page, "agent1")  # a Chinese-speaking agent
-    assert page.url.endswith("/")
+    assert page.url.endswith("/console")
     assert page.locator("#queue-h").inner_text() == "警情队列"
     assert page.locator("#live").inner_text() == "实时连接正常"
     assert page.locator("#queue-empty").is_visible()

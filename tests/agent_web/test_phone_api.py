@@ -9,30 +9,46 @@ from core.services import Services
 from tests.conftest import LoginFactory
 
 
-async def test_pause_codes_are_stored_and_only_supervisors_edit_them(
-        login: LoginFactory) -> None:
+async def test_configured_lists_have_both_languages_and_only_their_editors_change_them(
+        login: LoginFactory, services: Services) -> None:
     agent = await login("agent", extension="1001")
-    r = await agent.get("/api/console/pause-codes")
+    r = await agent.get("/api/console/choices/pause_code")
     assert r.status_code == 200
-    codes = [p["code"] for p in r.json()["items"]]
-    assert "lunch" in codes and "break" in codes  # the defaults, stored on first read
-    new = {"code": "coaching", "label": "Coaching"}
-    assert (await agent.put("/api/console/pause-codes/coaching", json=new)).status_code == 403
-    assert (await agent.delete("/api/console/pause-codes/lunch")).status_code == 403
+    names = {p["code"]: p["names"] for p in r.json()["items"]}
+    # the defaults, stored on first read, with a name in each language
+    assert names["lunch"] == {"zh-CN": "用餐", "en": "Lunch"} and "break" in names
+    dispositions = (await agent.get("/api/console/choices/disposition")).json()["items"]
+    assert dispositions and all(d["names"]["zh-CN"] and d["names"]["en"] for d in dispositions)
+    new = {"names": {"zh-CN": "辅导", "en": "Coaching"}}
+    assert (await agent.put("/api/console/choices/pause_code/coaching",
+                            json=new)).status_code == 403
+    assert (await agent.delete("/api/console/choices/pause_code/lunch")).status_code == 403
 
     boss = await login("supervisor")
-    r = await boss.put("/api/console/pause-codes/coaching", json=new)
-    assert r.status_code == 200 and r.json()["label"] == "Coaching"
-    r = await boss.put("/api/console/pause-codes/coaching", json={**new, "label": "Coaching 1:1"})
+    r = await boss.put("/api/console/choices/pause_code/coaching", json=new)
+    assert r.status_code == 200 and r.json()["names"]["en"] == "Coaching"
+    r = await boss.put("/api/console/choices/pause_code/coaching",
+                       json={"names": {"zh-CN": "一对一辅导", "en": "Coaching 1:1"}})
     assert r.status_code == 200
-    assert (await boss.delete("/api/console/pause-codes/lunch")).status_code == 200
-    assert (await boss.delete("/api/console/pause-codes/lunch")).status_code == 404
-    bad = await boss.put("/api/console/pause-codes/x y", json={"code": "x y", "label": "X"})
-    assert bad.status_code == 422
+    assert (await boss.delete("/api/console/choices/pause_code/lunch")).status_code == 200
+    assert (await boss.delete("/api/console/choices/pause_code/lunch")).status_code == 404
+    bad = await boss.put("/api/console/choices/pause_code/x y", json=new)
+    assert bad.status_code == 422 and bad.json()["detail"]["code"] == "bad_code"
+    missing = await boss.put("/api/console/choices/pause_code/x",
+                             json={"names": {"en": "X"}})
+    assert missing.status_code == 422
+    # fee plans are the administrators'
+    assert (await boss.put("/api/console/choices/fee_plan/gold", json=new)).status_code == 403
+    admin = await login("admin")
+    assert (await admin.put("/api/console/choices/fee_plan/gold", json=new)).status_code == 200
 
-    items = {p["code"]: p["label"] for p in (await agent.get("/api/console/pause-codes"))
-             .json()["items"]}
-    assert items["coaching"] == "Coaching 1:1" and "lunch" not in items
+    items = {p["code"]: p["names"] for p in (await agent.get(
+        "/api/console/choices/pause_code")).json()["items"]}
+    assert items["coaching"]["zh-CN"] == "一对一辅导" and "lunch" not in items
+    # every change is audited, with the names before and after
+    trail = (await admin.get("/api/audit?entity=pause_code")).json()["items"]
+    assert {(e["action"], e["entity_id"]) for e in trail} >= {
+        ("create", "coaching"), ("update", "coaching"), ("archive", "lunch")}
 
 
 async def test_phone_panel_without_the_cti_says_so_and_keeps_credentials_private(

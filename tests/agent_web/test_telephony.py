@@ -69,7 +69,7 @@ def test_ringing_call_pops_the_caller_then_answer_and_hang_up(context: Any,
     assert page.locator("#phone-notice").inner_text() == "Join your queues to take calls"
     shot(page, "logged-out")
     join_queues(page)
-    assert "support ✓" in page.locator("#queue-boxes").inner_text()
+    assert "support ✓" in page.locator("#queue-boxes").text_content()
 
     number, account = premises_phone(telephony_server)
     telephony_server.place_call(number)
@@ -118,7 +118,7 @@ def test_pause_with_a_reason_shows_on_the_supervisor_grid(context: Any,
         row = boss.locator("#agent-rows tr[data-ext='1002']")
         row.wait_for()
         assert row.get_attribute("data-state") == "paused"
-        assert "午餐" in row.inner_text() or "Lunch" in row.inner_text()
+        assert "用餐" in row.inner_text() or "Lunch" in row.inner_text()
         shot(boss, "grid-paused")
 
         # the agent makes themself ready again: the grid follows Asterisk without a reload

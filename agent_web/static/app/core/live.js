@@ -23,10 +23,11 @@ export class Live {
   // Handlers get (topic, data, message, isLive); the returned function unregisters.
   on(fn) { this.handlers.add(fn); return () => this.handlers.delete(fn); }
 
-  // A loader of REST state, run on every (re)connect; run now too once connected.
+  // A loader of REST state, run on every (re)connect; run now too when the connection is up
+  // or its snapshots are being loaded (a view mounted during a reload would miss it).
   snapshot(fn) {
     this.snapshots.add(fn);
-    if (this.ready) Promise.resolve().then(fn);
+    if (this.ready || this.loading) Promise.resolve().then(fn).catch((e) => console.error(e));
     return () => this.snapshots.delete(fn);
   }
 

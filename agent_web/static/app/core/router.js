@@ -7,11 +7,12 @@ import { t } from "./i18n.js";
 import { scope } from "./scope.js";
 
 // Paths the router handles, and the view module of each page name.
-const ROUTES = [/^\/console$/, /^\/incidents\/\d+$/, /^\/tickets$/, /^\/reports$/, /^\/wallboard$/,
-  /^\/agents$/, /^\/admin$/];
+const ROUTES = [/^\/console$/, /^\/incidents\/\d+$/, /^\/subscribers\/\d+$/, /^\/tickets$/,
+  /^\/reports$/, /^\/wallboard$/, /^\/agents$/, /^\/admin$/];
 const VIEWS = {
   console: () => import("../views/queue.js"),
   incident: () => import("../views/incident.js"),
+  subscriber: () => import("../views/subscriber.js"),
   tickets: () => import("../views/tickets.js"),
   reports: () => import("../views/reports.js"),
   wallboard: () => import("../views/wallboard.js"),

@@ -120,6 +120,7 @@ export function render() {
   btn("mute").textContent = ph.muted ? t("phone.unmute") : t("phone.mute");
   btn("mute").setAttribute("aria-pressed", ph.muted ? "true" : "false");
   for (const el of $$("#transfer-form input, #transfer-form select, #transfer-form button, [data-dtmf]")) set(el, cti && talking);
+  $("#call-tools").hidden = !talking;
   const parked = ph.parked || [];
   $("#parked").hidden = !parked.length;
   $("#parked-list").innerHTML = parked.map((x) => `<li><b class="space">${esc(t("phone.park_space"))} ${esc(x.space)}</b>
@@ -129,7 +130,7 @@ export function render() {
   const wrap = $("#wrapup-form");
   wrap.hidden = !ph.wrapup;
   wrap.dataset.call = ph.wrapup?.callId ?? "";
-  const ready = Boolean(ph.mode) && (ph.driver ? ph.driver.ready : false);
+  const ready = Boolean(ph.mode) && ph.cti && Boolean(me.extension) && Boolean(ph.driver?.ready);
   $("#phone-ready").dataset.ready = ready ? "1" : "0";
   $("#phone-ready").textContent = !me.extension ? "" : ready ? t("phone.ready_state") : t("phone.not_ready");
   if (ready && !ph.ready) { ph.ready = true; window.vigil.phoneReadyMs = performance.now(); }
@@ -370,6 +371,7 @@ export function startPhone() {
   setInterval(tick, 1000);
   live.snapshot(refresh);
   live.snapshot(loadRecent);
+  live.snapshot(loadTargets);
   live.on((topic, data) => {
     if (topic === "agent.state" && !isMine(data)) {
       clearTimeout(loadTargets.timer);

@@ -47,7 +47,9 @@ export async function renderPop(data) {
       <div class="buttons"><button type="button" data-pop="ticket">${esc(t("pop.new_ticket"))}</button></div></div>`;
     return;
   }
-  let summary = data.detail || null;
+  // ``detail`` true: the account is crm's full summary already (else fetch it, unless
+  // ``screenpop.detail`` brings it first)
+  let summary = data.detail ? acct : null;
   if (!summary) {
     const r = await api(`/api/accounts/${encodeURIComponent(acct.id)}/summary`);
     summary = r.ok ? r.data : acct;
@@ -60,6 +62,7 @@ export async function renderPop(data) {
   box.innerHTML = `<div class="pop-card">${head}
     ${warn.length ? `<p class="notice">${esc(t("pop.incomplete"))}: ${esc(warn.map((w) => named("missing", w.code)).join(", "))}</p>` : ""}
     ${contract && contract.payment_status && contract.payment_status !== "paid" ? `<p class="notice">${esc(t("pop.payment"))}: ${esc(named("pay", contract.payment_status))}</p>` : ""}
+    <p><a href="/subscribers/${summary.id}">${esc(t("pop.open_record"))}</a></p>
     <dl class="facts">${facts(summary).map(([k, v]) => `<dt>${esc(t(k))}</dt><dd>${esc(v)}</dd>`).join("")}</dl>
     <h3>${esc(t("incident.calllist"))}</h3><ol class="calllist compact">${calllist || `<li class="muted">${esc(t("common.none"))}</li>`}</ol>
     <div class="buttons"><button type="button" data-pop="ticket">${esc(t("pop.new_ticket"))}</button>

@@ -82,7 +82,7 @@ export async function mount(root, s) {
   function renderHead() {
     const n = normIncident(inc, Date.now());
     $("#incident-summary", root).innerHTML = `<span class="badge prio-${n.priority}">P${n.priority} ${esc(t(`prio.${n.priority}`))}</span>
-      <b class="cls">${esc(named("class", n.cls))}</b> <span>${esc(n.account)}</span>
+      <b class="cls">${esc(named("class", n.cls))}</b> ${inc.account_id ? `<a href="/subscribers/${inc.account_id}">${esc(n.account)}</a>` : `<span>${esc(n.account)}</span>`}
       <span class="status status-${esc(inc.status)}">${esc(named("status", inc.status))}</span>
       ${inc.duress ? `<span class="badge prio-1">${esc(t("incident.duress"))}</span>` : ""}`;
     const owner = $("#incident-owner", root);
@@ -101,7 +101,7 @@ export async function mount(root, s) {
   function renderSignals() {
     const zones = Object.entries(inc.zones || {});
     const zoneHtml = zones.length ? `<ul class="zones">${zones.map(([z, v]) => `<li class="zone zone-${esc(v.state)}">
-      <b>${esc(t("queue.col.zone"))} ${esc(z)}</b> ${esc(named("class", v.kind ?? ""))}
+      <b>${esc(t("queue.col.zone"))} ${esc(z)}</b> ${v.kind ? esc(named("class", v.kind)) : ""}
       <span class="muted">${esc(v.state === "restored" ? t("zone.restored") : t("zone.active"))}</span></li>`).join("")}</ul>` : "";
     const rows = (inc.signals || []).map((sg) => `<tr><td>${esc(fmtTime(sg.received_at))}</td>
       <td class="mono">${esc(sg.event_system ?? "")} ${esc(sg.event_code ?? "")}</td>
