@@ -60,7 +60,8 @@ def spy_extension(mode: str, agent_extension: str) -> str:
     return SPY_PREFIXES[mode] + agent_extension
 
 
-# Demo phones (pjsip.conf) and the trunk endpoint.
+# The demo users' phones (crm.seed; pjsip endpoints are rendered per user by
+# vigil.asterisk_secrets) and the trunk endpoint.
 AGENT_EXTENSIONS: Final = ("1001", "1002")
 SUPERVISOR_EXTENSIONS: Final = ("2001",)
 TRUNK_ENDPOINT: Final = "trunk"
