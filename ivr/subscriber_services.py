@@ -5,7 +5,7 @@ long ago each was) and the armed state, or ask for a callback."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from ivr import lockout
 from ivr.flow import Call, Collect, Menu, number_between
@@ -173,8 +173,9 @@ async def last_events(call: Call) -> None:
         now = deps.clock.now()
         for event in events:
             kind = event.kind if event.kind in EVENT_PROMPTS else "other"
+            at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
             await call.say(f"event-{kind}")
-            await call.say_ago(now - event.at)
+            await call.say_ago(now - at)
     await call.say(f"state-{state}")
     call.finish("events_heard", done=False)
 
