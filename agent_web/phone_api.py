@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +31,7 @@ from core.services import Services
 from cti.http import run_command
 from cti.service import CtiError, CtiService
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/console", tags=["console"])
 agent = require_role(Role.agent)
 supervisor = require_role(Role.supervisor)
@@ -138,6 +140,10 @@ def _sip(services: Services, user: User) -> Json | None:
         return None
     domain = s.sip_domain or urlsplit(s.webrtc_wss_url).hostname or "localhost"
     password = users.sip_password(user, sip_credentials.for_secret(services.settings.secret_key))
+    if password is None:
+        log.warning("user %s has no readable SIP password (none yet, or VIGIL_SECRET_KEY "
+                    "changed): its phone cannot register; vigil rotate-sip-password %s",
+                    user.username, user.username)
     return {"ws_url": s.webrtc_wss_url, "uri": f"sip:{user.extension}@{domain}",
             "authorization_user": user.extension, "password": password or "",
             "display_name": user.display_name}
