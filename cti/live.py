@@ -5,7 +5,10 @@ An agent's state across all its queues (the console shows one): ``in_call`` (a q
 connected, or the device in use, busy or on hold), else ``ringing``, else ``paused`` (paused in
 any queue; the reason of the first), else ``wrapup`` (inside the wrap-up time after a call), else
 ``ready`` (device not in use), else ``unknown``. An interface that leaves every queue is published
-once as ``logged_out``.
+once as ``logged_out``. A row in wrap-up carries ``wrapup_until`` (epoch seconds: app_queue's
+lastcall plus the wrap-up time it applies), ``wrapup_call_id`` (the call just finished) and
+``wrapup_queue``; the state turns ``ready`` by itself when that time passes (the next flush). A
+row whose phone holds its call has ``on_hold`` and ``hold_since`` (the agent stays ``in_call``).
 
 The publisher recomputes at most once per ``interval`` and publishes only what changed, so a
 burst of AMI events becomes at most one event per agent and per queue per interval; queue figures
@@ -22,6 +25,7 @@ from typing import Any
 
 from core.bus import Bus
 from cti.agents import AgentDirectory, extension_of
+from cti.callview import user_channels
 from cti.model import CtiModel
 from cti.stats import StatsConfig, live_queue_stats
 
@@ -76,6 +80,8 @@ def agents_view(view: Json) -> dict[str, Json]:
     out: dict[str, Json] = {}
     for iface, rows in sorted(by_iface.items()):
         state, reason = agent_state(rows)
+        wrapups = sorted((m for m in rows if m["in_wrapup"]), key=lambda m: m["wrapup_until"])
+        last = wrapups[-1] if wrapups and state == "wrapup" else None
         out[iface] = {
             "interface": iface, "member": rows[0]["name"], "agent": rows[0]["name"],
             "extension": extension_of(iface), "state": state, "reason": reason,
@@ -85,8 +91,19 @@ def agents_view(view: Json) -> dict[str, Json]:
             "queues": sorted(m["queue"] for m in rows),
             "paused_queues": sorted(m["queue"] for m in rows if m["paused"]),
             "calls_taken": sum(int(m["calls_taken"] or 0) for m in rows),
+            "wrapup_until": last["wrapup_until"] if last else None,
+            "wrapup_call_id": last["wrapup_call_id"] if last else None,
+            "wrapup_queue": last["wrapup_queue"] if last else None,
         }
     return out
+
+
+def hold_since(model: CtiModel, ext: str | None) -> float | None:
+    """Since when the extension's phone holds its call (None: not on hold)."""
+    if not ext:
+        return None
+    held = [c.hold_since for c in user_channels(model, ext) if c.hold_since is not None]
+    return min(held) if held else None
 
 
 def queue_rows(view: Json, recent: Iterable[Mapping[str, Any]],
@@ -138,6 +155,9 @@ class LivePublisher:
             row["user_id"] = user.id if user else None
             row["username"] = user.username if user else None
             row["name"] = user.display_name if user else row["member"]
+            held = hold_since(self.model, row["extension"])
+            row["on_hold"], row["hold_since"] = held is not None, held
+            row["since"] = self._since.get(row["interface"])
         return agents, queue_rows(view, self._recent(now), self.stats)
 
     def flush(self) -> int:

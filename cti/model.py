@@ -130,6 +130,7 @@ class Member:
             "paused": self.paused, "paused_reason": self.paused_reason or None,
             "last_pause": self.last_pause, "wrapup_until": ms(self.wrapup_until),
             "in_wrapup": in_wrapup, "wrapup_call_id": self.wrapup_call_id if in_wrapup else None,
+            "wrapup_queue": (self.last_queue or self.queue) if in_wrapup else None,
         }
 
 
