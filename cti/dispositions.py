@@ -99,12 +99,12 @@ async def set_disposition(session: AsyncSession, clock: Clock, actor: Actor, cal
 async def apply_pending(session: AsyncSession, clock: Clock, call_id: str) -> CallRecord | None:
     """Move a pending disposition of ``call_id`` onto its record once both exist; returns the
     record when it did. The delete comes first, so of two nodes applying at once one wins."""
-    row = await _record(session, call_id)
-    if row is None:
-        return None
     pending = await session.scalar(select(PendingDisposition).where(
         PendingDisposition.call_id == call_id))
-    if pending is None:
+    if pending is None:  # most calls: one indexed look-up and done
+        return None
+    row = await _record(session, call_id)
+    if row is None:
         return None
     gone = await session.execute(delete(PendingDisposition).where(
         PendingDisposition.id == pending.id))

@@ -25,7 +25,6 @@ from typing import Any
 
 from core.bus import Bus
 from cti.agents import AgentDirectory, extension_of
-from cti.callview import user_channels
 from cti.model import CtiModel
 from cti.stats import StatsConfig, live_queue_stats
 
@@ -98,12 +97,16 @@ def agents_view(view: Json) -> dict[str, Json]:
     return out
 
 
-def hold_since(model: CtiModel, ext: str | None) -> float | None:
-    """Since when the extension's phone holds its call (None: not on hold)."""
-    if not ext:
-        return None
-    held = [c.hold_since for c in user_channels(model, ext) if c.hold_since is not None]
-    return min(held) if held else None
+def holds_by_extension(model: CtiModel) -> dict[str, float]:
+    """Extension -> since when its phone holds a call (one pass over the channels; the held
+    ones are few)."""
+    out: dict[str, float] = {}
+    for chan in model.channels.values():
+        if chan.hold_since is not None:
+            ext = extension_of(chan.device)
+            if ext and (ext not in out or chan.hold_since < out[ext]):
+                out[ext] = chan.hold_since
+    return out
 
 
 def queue_rows(view: Json, recent: Iterable[Mapping[str, Any]],
@@ -150,12 +153,13 @@ class LivePublisher:
         now = self.now()
         view = queues_view(self.model, max(now, self.model.now))
         agents = agents_view(view)
+        holds = holds_by_extension(self.model)
         for row in agents.values():
             user = self.directory.cached(row["extension"]) if self.directory else None
             row["user_id"] = user.id if user else None
             row["username"] = user.username if user else None
             row["name"] = user.display_name if user else row["member"]
-            held = hold_since(self.model, row["extension"])
+            held = holds.get(row["extension"])
             row["on_hold"], row["hold_since"] = held is not None, held
             row["since"] = self._since.get(row["interface"])
         return agents, queue_rows(view, self._recent(now), self.stats)
