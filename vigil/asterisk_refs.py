@@ -34,6 +34,7 @@ CTX_FROM_SUPERVISORS: Final = "from-supervisors"  # what supervisors' phones may
 CTX_SPY: Final = "supervisor-spy"  # ChanSpy on an agent's phone
 CTX_ALARM_LINE: Final = "alarm-line"  # AlarmReceiver()
 CTX_RECORD: Final = "vigil-record"  # Gosub that starts MixMonitor
+CTX_DIALSTATUS: Final = "vigil-dialstatus"  # hangup handler: VIGIL_DIALSTATUS of a verification
 CTX_PARKED: Final = "parkedcalls"  # res_parking's lot (res_parking.conf)
 
 # Extensions within those contexts.

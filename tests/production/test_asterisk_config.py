@@ -202,7 +202,25 @@ def test_recordings_go_where_vigil_reads_them(dialplan: Dialplan) -> None:
     args = [p.args for p in out.priorities]
     assert any(a.startswith("CALLERID(num)=${CENTER_CALLER_ID}") for a in args)
     assert "CENTER_CALLER_ID" in dialplan.globals
-    assert any(a.startswith(f"{refs.VAR_DIALSTATUS}=") for a in args)
+
+
+def test_verification_status_is_reported_whoever_hangs_up(dialplan: Dialplan) -> None:
+    # Dial() without g ends the dialplan when an answered call ends: a Set after Dial() never
+    # reports ANSWER (Asterisk 22). A hangup handler pushed before Dial() reports every status.
+    out = dialplan.contexts[refs.CTX_OUTBOUND].find("13900000002")
+    assert out is not None
+    apps = [p.app for p in out.priorities]
+    push = f"CHANNEL(hangup_handler_push)={refs.CTX_DIALSTATUS},s,1"
+    pushed_at = next(i for i, p in enumerate(out.priorities)
+                     if p.app == "Set" and p.args == push)
+    assert pushed_at < apps.index("Dial")
+    dial = out.priorities[apps.index("Dial")]
+    assert "g" not in dial.args.split(",")[2:], "with g the handler would still be needed for a "\
+                                                "caller hang-up; keep one way of reporting"
+    handler = dialplan.contexts[refs.CTX_DIALSTATUS].find("s")
+    assert handler is not None
+    assert [(p.app, p.args) for p in handler.priorities] == [
+        ("Set", f"{refs.VAR_DIALSTATUS}=${{DIALSTATUS}}"), ("Return", "")]
 
 
 def test_queues(generated: Path) -> None:
