@@ -179,7 +179,9 @@ class LivePublisher:
                 sent += 1
         for iface in [i for i in self._agents if i not in agents]:
             gone = {**self._agents[iface], "state": "logged_out", "reason": None,
-                    "paused": False, "in_call": False, "queues": [], "since": now}
+                    "pause_reason": None, "paused": False, "paused_queues": [],
+                    "in_call": False, "in_wrapup": False, "wrapup_until": None,
+                    "wrapup_call_id": None, "wrapup_queue": None, "queues": [], "since": now}
             self.bus.publish_nowait("agent.state", gone)
             self._since.pop(iface, None)
             sent += 1

@@ -153,22 +153,26 @@ class Phones:
         pbx = self._leg(exten, UP)
         return pbx.ch if pbx is not None else None
 
-    def _far_party(self, phone: Channel) -> Channel | None:
-        """Who the phone talks to: the bridge peer of its channel, or of its Local ``;1``."""
-        near = phone.local_peer if phone.local_peer is not None else phone
-        return self.engine.bridge_peer(near)
+    def _music_party(self, phone: Channel) -> Channel | None:
+        """The channel that starts the music when the phone holds: its bridge peer (the hold
+        goes through the bridge; a Local channel intercepts it and plays the music itself, so
+        with Local members Asterisk shows it on ``Local/<ext>@agent-phones-…;2``, never on the
+        caller). The demo's phone is itself the ``;2`` half, so its ``;1`` plays it."""
+        if phone.local_peer is not None:
+            return phone.local_peer
+        return self.engine.bridge_peer(phone)
 
     def hold(self, exten: str, music_class: str = "default") -> bool:
         """The phone puts its call on hold (a re-INVITE to sendonly). As Asterisk 22 does it
         (res_pjsip_sdp_rtp: ast_queue_hold with the endpoint's ``moh_suggest``): ``Hold`` on the
-        phone's channel, and the hold travels through the bridge to the other party, whose
-        channel starts music on hold. The call stays up: app_queue still sees the agent's
+        phone's channel, and the hold travels through the bridge to the phone's peer, which
+        starts the music the caller hears. The call stays up: app_queue still sees the agent's
         device in use. False when the phone has no answered call or it is already held."""
         eng = self.engine
         phone = self._up_channel(exten)
         if phone is None or phone.extra.get("held"):
             return False
-        far = self._far_party(phone)
+        far = self._music_party(phone)
         phone.extra["held"] = True
         eng.chan_event("Hold", phone, [("MusicClass", music_class)])
         if far is not None:
