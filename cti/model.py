@@ -2,8 +2,9 @@
 
 Feed it decoded AMI messages in wire order with the time each arrived
 (:meth:`CtiModel.feed`); it keeps channels (by Uniqueid, grouped into calls by Linkedid, both halves
-of Local channels paired by LocalBridge), bridges, queues (parameters and waiting callers), members
-and agent sessions, and emits a call record (:mod:`cti.records`) when a call's last channel hangs
+of Local channels paired by LocalBridge), bridges, ConfBridge rooms (listed on the call they grew
+from), queues (parameters and waiting callers), members (with app_queue's wrap-up) and agent
+sessions, and emits a call record (:mod:`cti.records`) when a call's last channel hangs
 up, and an agent-session record when an agent leaves the last queue.
 
 Time comes only from the messages: an event's own ``Timestamp`` header when Asterisk sends one
