@@ -13,18 +13,21 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent_web.choices_api import choice_codes
 from agent_web.console_settings import console_settings, phone_mode
 from core import audit, sip_credentials, users
 from core.deps import actor_of, db_session, get_services, require_role
+from core.errors import http_error
 from core.models import Role, User
 from core.services import Services
+from cti.dispositions import dispose
 from cti.http import run_command
 from cti.service import CtiError, CtiService
 from cti.store import CallFilter, list_records, record_json
@@ -131,17 +134,30 @@ def _sip(services: Services, user: User) -> Json | None:
 
 
 @router.get("/phone")
-async def phone(request: Request, session: AsyncSession = Depends(db_session),
-                user: User = Depends(agent)) -> Json:
+async def phone(request: Request, user: User = Depends(agent)) -> Json:
+    """Everything the phone panel restores on load, as the CTI holds it now: the agent's state
+    (pause, wrap-up, hold), the live call and its screen pop, parked calls, the queues."""
     services = get_services(request)
     cti = _cti_or_none(services)
     s = console_settings(services)
     mode = phone_mode(services)
     queues = sorted(str(q.get("name") or q.get("queue")) for q in cti.queues()) if cti else []
+    now: Json = {"call": None, "pop": None, "agent": None}
+    if cti is not None and user.extension:
+        try:
+            now = await cti.current_call(user.id)
+        except CtiError:
+            pass
+    row = agent_row(cti, user)
+    agent_now = now.get("agent") or {}
+    wrapup = None
+    if agent_now.get("in_wrapup") and agent_now.get("wrapup_until"):
+        wrapup = {"call_id": agent_now.get("wrapup_call_id"),
+                  "until": agent_now.get("wrapup_until"), "queue": agent_now.get("wrapup_queue")}
     return {
         "mode": mode, "cti": cti is not None, "extension": user.extension,
-        "agent": agent_row(cti, user),
-        "current": current_call(cti, user.extension) if cti else None,
+        "agent": {**row, **agent_now} if agent_now else row,
+        "current": now.get("call"), "pop": now.get("pop"), "wrapup": wrapup,
         "parked": parked_calls(cti, user.extension) if cti else [],
         "queues": queues or list(s.default_queues),
         "default_queues": [q for q in s.default_queues if not queues or q in queues],
@@ -155,8 +171,19 @@ def _pbx_phones(request: Request, user: User) -> Any:
     if sim is None:
         return None
     if not user.extension:
-        raise HTTPException(status.HTTP_409_CONFLICT, "this user has no phone extension")
+        raise http_error(status.HTTP_409_CONFLICT, "no_extension",
+                         "this user has no phone extension")
     return sim.engine.phones
+
+
+def _demo_phone(request: Request, user: User, refused: str) -> Any:
+    """The demo's phone of the user; a desk or browser phone does this itself (``refused``
+    is the code the console words as "use your phone's key")."""
+    phones = _pbx_phones(request, user)
+    if phones is None:
+        raise http_error(status.HTTP_409_CONFLICT, refused,
+                         "do this on your phone (the demo phone is not running)")
+    return phones
 
 
 @router.get("/recent-calls")
@@ -178,12 +205,9 @@ async def recent_calls(request: Request, limit: int = Query(6, ge=1, le=50),
 
 @router.post("/phone/answer")
 async def phone_answer(request: Request, user: User = Depends(agent)) -> Json:
-    phones = _pbx_phones(request, user)
-    if phones is None:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            "answer on your phone (the demo phone is not running)")
-    if not phones.answer(user.extension):
-        raise HTTPException(status.HTTP_409_CONFLICT, "nothing is ringing on your phone")
+    if not _demo_phone(request, user, "answer_on_desk_phone").answer(user.extension):
+        raise http_error(status.HTTP_409_CONFLICT, "nothing_ringing",
+                         "nothing is ringing on your phone")
     return {"ok": True}
 
 
@@ -192,10 +216,91 @@ async def phone_hangup(request: Request, user: User = Depends(agent)) -> Json:
     phones = _pbx_phones(request, user)
     if phones is not None:
         if not phones.hangup(user.extension):
-            raise HTTPException(status.HTTP_409_CONFLICT, "you have no call")
+            raise http_error(status.HTTP_409_CONFLICT, "no_call", "you have no call")
         return {"ok": True}
     out = await run_command(_cti(request).hangup(user.id))
     return {"ok": True, "channel": out["result"]}
+
+
+@router.post("/phone/hold")
+async def phone_hold(request: Request, user: User = Depends(agent)) -> Json:
+    """Hold as the phone holds (the caller hears music, the agent stays busy)."""
+    if not _demo_phone(request, user, "hold_on_desk_phone").hold(user.extension):
+        raise http_error(status.HTTP_409_CONFLICT, "no_call", "no connected call to hold")
+    return {"ok": True}
+
+
+@router.post("/phone/unhold")
+async def phone_unhold(request: Request, user: User = Depends(agent)) -> Json:
+    if not _demo_phone(request, user, "hold_on_desk_phone").unhold(user.extension):
+        raise http_error(status.HTTP_409_CONFLICT, "no_call", "no call on hold")
+    return {"ok": True}
+
+
+@router.post("/phone/mute")
+async def phone_mute(request: Request, user: User = Depends(agent)) -> Json:
+    """The microphone off (the phone's own business: Asterisk is not told)."""
+    if not _demo_phone(request, user, "mute_on_desk_phone").mute(user.extension, True):
+        raise http_error(status.HTTP_409_CONFLICT, "no_call", "no connected call")
+    return {"ok": True}
+
+
+@router.post("/phone/unmute")
+async def phone_unmute(request: Request, user: User = Depends(agent)) -> Json:
+    _demo_phone(request, user, "mute_on_desk_phone").mute(user.extension, False)
+    return {"ok": True}
+
+
+class KeysIn(BaseModel):
+    digits: str = Field(min_length=1, max_length=32, pattern=r"^[0-9*#A-Da-d]+$")
+
+
+@router.post("/phone/dtmf")
+async def phone_dtmf(body: KeysIn, request: Request, user: User = Depends(agent)) -> Json:
+    """Keys pressed on the phone during a call (the far party's IVR or voicemail hears them);
+    without the demo phone, the CTI plays them into the call."""
+    phones = _pbx_phones(request, user)
+    if phones is None:
+        return await run_command(_cti(request).dtmf(user.id, body.digits))
+    if not phones.dtmf(user.extension, body.digits):
+        raise http_error(status.HTTP_409_CONFLICT, "no_call", "no connected call")
+    return {"ok": True}
+
+
+class ConferenceIn(BaseModel):
+    kind: Literal["agent", "number"]
+    target: str = Field(min_length=1, max_length=32, pattern=r"^[0-9+*#]+$")
+
+
+@router.post("/phone/conference")
+async def phone_conference(body: ConferenceIn, request: Request,
+                           user: User = Depends(agent)) -> Json:
+    """Add a colleague (their phone rings; they choose to join) or a keyholder's number to
+    the current call: a three-way call."""
+    return await run_command(_cti(request).conference(user.id, body.target))
+
+
+class DispositionIn(BaseModel):
+    disposition: str = Field(min_length=1, max_length=64)
+    note: str | None = Field(None, max_length=500)
+
+
+@router.post("/calls/{call_id}/disposition")
+async def call_disposition(call_id: str, body: DispositionIn, request: Request,
+                           session: AsyncSession = Depends(db_session),
+                           user: User = Depends(agent)) -> Json:
+    """What the call was about, picked in wrap-up from the center's list: kept on the call
+    record (or until the record is stored, when the call has only just ended)."""
+    services = get_services(request)
+    if body.disposition not in await choice_codes(session, services, "disposition"):
+        raise http_error(status.HTTP_422_UNPROCESSABLE_CONTENT, "bad_disposition_code",
+                         f"disposition: no such disposition {body.disposition!r}")
+    await session.commit()
+    try:
+        return await dispose(services.db, services.clock, actor_of(user), call_id,
+                             body.disposition, body.note)
+    except ValueError as exc:
+        raise http_error(status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid", str(exc)) from exc
 
 
 # ---------------------------------------------------------------------- the supervisor's grid

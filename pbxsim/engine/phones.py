@@ -191,6 +191,33 @@ class Phones:
         self._moh_off(phone)
         return True
 
+    def mute(self, exten: str, on: bool) -> bool:
+        """The phone's microphone off or on. A phone mutes by itself (Asterisk is told
+        nothing, as with JsSIP's mute or a desk phone's key); False without an answered call."""
+        phone = self._up_channel(exten)
+        if phone is None:
+            return False
+        phone.extra["muted"] = on
+        return True
+
+    def dtmf(self, exten: str, digits: str, duration_ms: int = 120) -> bool:
+        """Keys pressed on the phone during its call (RFC 4733): Asterisk reports each digit
+        received on the phone's channel and sent on to its bridge peer."""
+        phone = self._up_channel(exten)
+        if phone is None:
+            return False
+        far = self.engine.bridge_peer(phone)
+        for digit in digits:
+            for ch, direction in ((phone, "Received"), (far, "Sent")):
+                if ch is None or ch.dead:
+                    continue
+                self.engine.chan_event("DTMFBegin", ch, [("Digit", digit),
+                                                         ("Direction", direction)])
+                self.engine.chan_event("DTMFEnd", ch, [("Digit", digit),
+                                                       ("DurationMs", str(duration_ms)),
+                                                       ("Direction", direction)])
+        return True
+
     def _moh_off(self, phone: Channel) -> None:
         far = phone.extra.pop("moh_party", None)
         if far is not None and not far.dead:

@@ -157,7 +157,8 @@ class LiveServer:
         self.services.extra["pbxsim"] = self.sim
         self.cti = CtiRuntime(self.services, plan=DEMO_PHONES,
                               ami=AmiSettings(port=port, username="vigil", secret="vigil"),
-                              live_interval=0.2,
+                              live_interval=0.2, queue_wrapup=self.sim.queue_wrapup(),
+                              shared_lastcall=self.sim.engine.queues.shared_lastcall,
                               cti=CtiSettings(screenpop_detail="inline",  # type: ignore[call-arg]
                                               _env_file=None))
         await self.cti.start()

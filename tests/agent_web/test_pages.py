@@ -130,3 +130,14 @@ async def test_admin_and_report_routes_refuse_the_wrong_role(login: LoginFactory
     r = await agent.post("/api/console/phone/transfer", json={"kind": "queue",
                                                               "target": "support"})
     assert r.status_code == 503
+
+
+def test_every_alarm_kind_and_step_has_words_in_both_languages() -> None:
+    """The console names every kind the engine can raise and every plan step in Chinese and
+    English (a code on screen is an untranslated string)."""
+    from agent_web.i18n import CATALOGUE
+    from alarms import plans
+
+    keys = {f"class.{k}" for k in plans.DEFAULT_STEPS} | {f"step.{s}" for s in plans.STEP_KINDS}
+    missing = sorted(k for k in keys if k not in CATALOGUE)
+    assert not missing, missing

@@ -133,7 +133,7 @@ def test_reports_draw_every_chart_from_the_real_apis_and_export_its_rows(
         assert page.locator(f"#rep-{section} canvas").is_visible(), section
 
     hours = csv_rows(page, "calls-hour")
-    assert hours[0] == ["hour", "offered", "answered", "abandoned"]
+    assert hours[0] == ["时段", "呼入", "接听", "放弃"]  # the columns in the user's words
     assert sum(int(r[1]) for r in hours[1:]) == 3 and sum(int(r[3]) for r in hours[1:]) == 1
     with api_client(alarm_server, "super1") as c:
         cfg = c.get("/api/stats/calls").json()["settings"]
@@ -161,9 +161,9 @@ def test_reports_draw_every_chart_from_the_real_apis_and_export_its_rows(
     page.wait_for_selector("#rep-monthly[data-state=ready]")
     assert page.inner_text("#monthly-sheet b[data-field=alarms]") == "1"
     assert page.inner_text("#monthly-sheet b[data-field=false_alarms]") == "1"
-    monthly = dict((r[0], r[1]) for r in csv_rows(page, "monthly"))
-    assert (monthly["account"], monthly["month"], monthly["false_alarms"]) == (ACCOUNT, month, "1")
-    assert int(monthly["signals"]) >= 1
+    monthly = dict((r[0], r[1]) for r in csv_rows(page, "monthly"))  # in Chinese, as shown
+    assert (monthly["用户"], monthly["月份"], monthly["误报"]) == (ACCOUNT, month, "1")
+    assert int(monthly["信号总数"]) >= 1
     page.locator("#rep-monthly").scroll_into_view_if_needed()
     shot(page, "monthly-zh")
     assert account_id > 0

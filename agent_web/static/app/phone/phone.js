@@ -25,8 +25,11 @@ export const ph = {
   wrapupSeconds: 0, call: null, parked: [], driver: null, ready: false, muted: false, wrapup: null,
 };
 
+// Whether an event is about this user: it names the user, the user's extension, or lists the
+// user among the agents of a call (a call's end names everyone whose phone took part).
 const isMine = (data) => Number(data.user_id) === Number(me.id)
-  || (me.extension && String(data.extension ?? "") === String(me.extension));
+  || (me.extension && String(data.extension ?? "") === String(me.extension))
+  || (Array.isArray(data.agents) && data.agents.some((a) => Number(a.user_id) === Number(me.id)));
 
 const panel = () => $("#phone");
 const btn = (a) => panel().querySelector(`[data-action="${a}"]`);
@@ -87,7 +90,7 @@ export function render() {
   const st = $("#agent-state");
   st.dataset.state = state;
   st.textContent = t(`state.${state}`);
-  $("#agent-reason").textContent = state === "paused" && a.reason ? choiceName("pause_code", a.reason) : "";
+  $("#agent-reason").textContent = state === "paused" && a.pause_reason ? choiceName("pause_code", a.pause_reason) : "";
   renderQueues();
   const call = ph.call;
   const line = $("#call-line");
@@ -121,6 +124,7 @@ export function render() {
   btn("mute").setAttribute("aria-pressed", ph.muted ? "true" : "false");
   for (const el of $$("#transfer-form input, #transfer-form select, #transfer-form button, [data-dtmf]")) set(el, cti && talking);
   $("#call-tools").hidden = !talking;
+  set(btn("park"), cti && talking);
   const parked = ph.parked || [];
   $("#parked").hidden = !parked.length;
   $("#parked-list").innerHTML = parked.map((x) => `<li><b class="space">${esc(t("phone.park_space"))} ${esc(x.space)}</b>
@@ -162,6 +166,9 @@ function callFromServer(c) {
     verification_id: c.verification_id, stage: ph.call?.id === c.call_id ? ph.call.stage : c.stage, cause: null };
 }
 
+// Events that changed the call locally since a refresh was asked for: an answer computed
+// before them must not undo them (it is asked again instead).
+let touched = 0;
 let refreshing = null;
 export async function refresh() {
   if (refreshing) { refreshing.again = true; return refreshing.promise; }
@@ -169,8 +176,10 @@ export async function refresh() {
   refreshing.promise = (async () => {
     do {
       refreshing.again = false;
+      const before = touched;
       const r = await api("/api/console/phone");
       if (!r.ok) { ph.cti = false; render(); continue; }
+      if (touched !== before && !r.data.current) { refreshing.again = true; continue; }
       apply(r.data);
     } while (refreshing.again);
   })();
@@ -191,7 +200,8 @@ function apply(d) {
     ph.call = null;  // the server knows no call: it is over
   }
   if (!d.current && popCallId() !== null && !(ph.call && ph.call.placed)) clearPop();
-  ph.wrapup = d.wrapup ? { callId: d.wrapup.call_id, until: timeOf(d.wrapup.until, null) } : null;
+  // the disposition prompt stays until a disposition is saved or the next call rings
+  if (d.wrapup) ph.wrapup = { callId: d.wrapup.call_id, until: timeOf(d.wrapup.until, null) };
   ensureDriver(d);
   render();
 }
@@ -199,6 +209,9 @@ function apply(d) {
 function setAgent(row) {
   const before = ph.agent.state;
   ph.agent = { ...ph.agent, ...row };
+  if (row.state === "wrapup" && row.wrapup_call_id) {
+    ph.wrapup = { callId: row.wrapup_call_id, until: timeOf(row.wrapup_until, null) };
+  }
   if (row.since !== undefined && row.since !== null) ph.sinceMs = timeOf(row.since, Date.now());
   else if (row.state !== before) ph.sinceMs = Date.now();
 }
@@ -221,6 +234,7 @@ function ensureDriver(d) {
 
 // The phone line for a placed call (click-to-dial, verification, spy) from its progress.
 function progressed(data) {
+  touched += 1;
   const same = ph.call && ph.call.id === data.call_id;
   const base = same ? ph.call : { id: data.call_id, since: Date.now(), placed: true };
   const stage = data.stage;
@@ -316,6 +330,7 @@ function wire() {
     else if (a === "hangup" && d) act(d.hangup());
     else if (a === "hold" && d) act(d.hold(b.dataset.held !== "1"));
     else if (a === "mute" && d) { ph.muted = !ph.muted; act(d.mute(ph.muted)); }
+    else if (a === "park") act(post("/api/cti/park"), t("phone.parked_ok"));
   });
   $("#transfer-target").addEventListener("change", (ev) => {
     const other = ev.target.value === "number:";
@@ -380,19 +395,21 @@ export function startPhone() {
     if (!isMine(data)) return;
     if (topic === "agent.state") { setAgent(data); render(); refresh(); }
     else if (topic === "screenpop") {
+      touched += 1;
       if (!ph.call || ph.call.state === "ended") {
         ph.call = { id: data.call_id, since: Date.now(), number: data.caller_number, name: data.account?.name ?? data.caller_name,
           state: data.direction === "outbound" ? "dialing" : "ringing", kind: data.direction === "outbound" ? "verification" : "queue" };
       }
+      if (data.direction !== "outbound") ph.wrapup = null;  // a new call: the last one's prompt goes
       renderPop(data);
       render();
     } else if (topic === "screenpop.detail") {
       if (popCallId() === data.call_id) renderPop(data);
     } else if (topic === "call.progress") progressed(data);
     else if (topic === "call.ended") {
-      if (!ph.call || !ph.call.placed || ph.call.id === data.call_id) {
-        if (ph.call && !ph.call.placed) ph.call = null;
-      }
+      // about one call only: the one it names (a call this user only rang on may end while
+      // the user is busy on another)
+      if (ph.call && !ph.call.placed && ph.call.id === data.call_id) ph.call = null;
       if (popCallId() === data.call_id) clearPop();
       loadRecent();
       refresh();

@@ -31,7 +31,7 @@ export function mount(root, s) {
       const can = a.user_id !== null && a.user_id !== undefined;
       const onCall = a.state === "in_call";
       return `<tr data-state="${esc(a.state)}" data-user="${esc(a.user_id ?? "")}" data-ext="${esc(a.extension)}"><td>${esc(a.name)}</td><td>${esc(a.extension)}</td>
-        <td><span class="state state-${esc(a.state)}">${esc(t(`state.${a.state}`))}</span>${a.reason ? ` · <span class="reason">${esc(choiceName("pause_code", a.reason))}</span>` : ""}</td>
+        <td><span class="state state-${esc(a.state)}">${esc(t(`state.${a.state}`))}</span>${a.pause_reason ? ` · <span class="reason">${esc(choiceName("pause_code", a.pause_reason))}</span>` : ""}</td>
         <td class="mono" data-since="${since}">${duration((now - since) / 1000)}</td>
         <td>${[call, incident, spyText].filter(Boolean).join("<br>") || `<span class="muted">–</span>`}</td>
         <td class="muted">${esc((a.queues || []).join(", "))}</td>

@@ -11,8 +11,8 @@ export function mountChoices(box, s) {
   const body = $("tbody", box);
   const load = async () => {
     const r = await api(`/api/console/choices/${kind}`);
-    body.innerHTML = r.ok ? itemsOf(r.data).map((c) => `<tr data-code="${esc(c.code)}"><td class="mono">${esc(c.code)}</td>
-      <td>${esc(c.names["zh-CN"])}</td><td>${esc(c.names.en)}</td>
+    body.innerHTML = r.ok ? itemsOf(r.data).map((c) => `<tr data-code="${esc(c.code)}"><td><code>${esc(c.code)}</code></td>
+      <td lang="zh-CN">${esc(c.names["zh-CN"])}</td><td lang="en">${esc(c.names.en)}</td>
       <td><button type="button" class="ghost" data-remove="${esc(c.code)}">${esc(t("pc.remove"))}</button></td></tr>`).join("")
       : `<tr><td colspan="4">${esc(errorText(r))}</td></tr>`;
   };

@@ -131,8 +131,9 @@ async function drawReport(rep) {
   section.dataset.rows = String(out.rows.length);
   state.textContent = [out.rows.length ? "" : t("rep.no_data"), out.note || ""].filter(Boolean).join(" · ");
   csv.disabled = !out.rows.length;
-  csv.onclick = () => csvDownload(`${rep.id}.csv`, [out.head, ...out.rows]);
-  section.querySelector("thead").innerHTML = `<tr>${out.head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>`;
+  const head = out.head.map((h) => t(`rep.col.${h}`));  // the columns in the user's words
+  csv.onclick = () => csvDownload(`${rep.id}.csv`, [head, ...out.rows]);
+  section.querySelector("thead").innerHTML = `<tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>`;
   section.querySelector("tbody").innerHTML = out.rows.map((row) => `<tr>${row.map((v) => `<td>${esc(v ?? "–")}</td>`).join("")}</tr>`).join("");
   section.querySelector(".chart-box").hidden = !out.rows.length;
   if (!out.rows.length || !window.Chart) return;
@@ -205,7 +206,7 @@ function initMonthly() {
         <tbody>${kinds.map(([k, n]) => `<tr><td>${esc(named("class", k))}</td><td>${esc(n)}</td></tr>`).join("")}</tbody></table>` : ""}`;
     const csv = section.querySelector("button.csv");
     csv.disabled = false;
-    csv.onclick = () => csvDownload(`monthly-${acct.number}-${month}.csv`, [["measure", "value"], ["account", acct.number], ["month", month], ...rows]);
+    csv.onclick = () => csvDownload(`monthly-${acct.number}-${month}.csv`, [[t("rep.col.measure"), t("rep.col.value")], [t("rep.col.account"), acct.number], [t("rep.month"), month], ...rows.map(([k, v]) => [k.startsWith("kind:") ? named("class", k.slice(5)) : t(`month.${k}`), v])]);
     $("#monthly-print").disabled = false;
   });
   $("#monthly-print").addEventListener("click", () => {
