@@ -2,8 +2,8 @@
 
 A signal from a panel becomes an incident that appears without a reload; one agent takes it and
 closes it as a false alarm with a cause; a second agent cannot take it meanwhile and sees who has
-it. The verification calls themselves are test_workspace.py's, with the telephony running. Screenshots go to
-artifacts/screenshots/.
+it. The verification calls themselves are test_workspace.py's, with the telephony running.
+Screenshots go to artifacts/screenshots/.
 """
 
 from __future__ import annotations
