@@ -55,6 +55,19 @@ class ReceiverSettings(BaseSettings):
         20.0, description="Seconds a panel clock may be ahead of ours.")
     dc09_window_behind_s: float = Field(
         40.0, description="Seconds a panel clock may be behind ours.")
+    dc09_allow_relayed_accounts: bool = Field(
+        False, description="Take messages whose header account differs from the data block's "
+        "(a relay forwarding other panels); the data account's key rule then applies. Off: "
+        "such a message is refused (DUH).")
+    dc09_require_encryption: bool = Field(
+        False, description="Every account must encrypt (plain messages get DUH); keyed "
+        "accounts always must.")
+    dc09_require_timestamp: bool = Field(
+        False, description="Every message must carry a timestamp, so each is window-checked "
+        "(NAK otherwise); keyed accounts always must.")
+    dc09_timestamp_accounts: list[str] = Field(
+        default_factory=list, description="Accounts that must send a timestamp even in plain "
+        "text (JSON list).")
     dc09_idle_timeout_s: float = Field(
         300.0, description="Close a silent DC-09 TCP connection after this long.")
     duplicate_window_s: float = Field(
@@ -138,4 +151,8 @@ def dc09_config(
         window_ahead=timedelta(seconds=rx.dc09_window_ahead_s),
         window_behind=timedelta(seconds=rx.dc09_window_behind_s),
         check_timestamp=rx.dc09_check_timestamp,
+        require_encryption=rx.dc09_require_encryption,
+        require_timestamp=rx.dc09_require_timestamp,
+        timestamp_accounts=frozenset(a.upper() for a in rx.dc09_timestamp_accounts),
+        allow_relayed_accounts=rx.dc09_allow_relayed_accounts,
     )

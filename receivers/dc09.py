@@ -476,7 +476,8 @@ def parse_adm_data(data: str) -> tuple[str | None, tuple[str, str, str, str]]:
 
 @dataclass(frozen=True)
 class Dc09Config:
-    """Receiver settings: keys per account, a default key and the timestamp window."""
+    """Receiver settings: keys per account, a default key, the timestamp window and what each
+    account must send (encryption, a timestamp)."""
 
     receiver: str = "dc09"
     keys: Mapping[str, Dc09Key] = field(default_factory=dict)
@@ -486,11 +487,27 @@ class Dc09Config:
     check_timestamp: bool = True
     # A panel with its own key must encrypt; a plain message for it is refused (DUH).
     require_encryption_for_keyed_accounts: bool = True
+    # Every account must encrypt / send a timestamp (a receiver that takes no plain text).
+    require_encryption: bool = False
+    require_timestamp: bool = False
+    # Accounts that must send a timestamp even in plain text (keyed accounts always must).
+    timestamp_accounts: frozenset[str] = frozenset()
+    # A header account other than the data block's is a relay (another receiver forwarding
+    # its panels); refused unless allowed, and then the data account's rules apply.
+    allow_relayed_accounts: bool = False
 
     def key_for(self, account: str | None) -> Dc09Key | None:
         if account is not None and account in self.keys:
             return self.keys[account]
         return self.default_key
+
+    def must_encrypt(self, account: str) -> bool:
+        return self.require_encryption or (
+            self.require_encryption_for_keyed_accounts and account in self.keys)
+
+    def must_timestamp(self, account: str) -> bool:
+        return (self.require_timestamp or account in self.timestamp_accounts
+                or self.must_encrypt(account))
 
 
 class Dc09Receiver:
@@ -533,13 +550,8 @@ class Dc09Receiver:
             key = self.config.key_for(frame.account)
             if key is None:
                 raise Dc09Error(f"encrypted message but no key for {frame.account}", "DUH")
-        elif (
-            self.config.require_encryption_for_keyed_accounts
-            and frame.account is not None
-            and frame.account in self.config.keys
-        ):
-            raise Dc09Error(f"account {frame.account} has a key but sent plain text", "DUH")
         content = open_content(frame, key)
+        account = self._check_accounts(frame, content)
         if self.config.check_timestamp and content.timestamp is not None:
             earliest = now - self.config.window_behind
             latest = now + self.config.window_ahead
@@ -552,10 +564,31 @@ class Dc09Receiver:
         ack = build_ack(frame, key=key, now=now, pad=self._pad)
         if frame.message_id == "NULL":
             return Accepted((), ack, link_test=True)
-        signals = self._signals(frame, content, now)
+        if account is None:
+            raise Dc09Error("no account in message", "DUH")
+        signals = self._signals(frame, content, account, now)
         return Accepted(tuple(signals), ack)
 
-    def _signals(self, frame: Dc09Frame, content: Dc09Content, now: datetime) -> list[Signal]:
+    def _check_accounts(self, frame: Dc09Frame, content: Dc09Content) -> str | None:
+        """The account the message's signals belong to, after the rules of every account it
+        names: the header's (whose key opened it) and the data block's (where the signals are
+        stored). A plain frame must not reach an account that has to encrypt."""
+        data_account = None
+        if frame.message_id != "NULL":
+            data_account, _ = _split_blocks(content.data)
+        named = [a for a in (frame.account, data_account) if a is not None]
+        if len(set(named)) > 1 and not self.config.allow_relayed_accounts:
+            raise Dc09Error(f"data account {data_account} differs from header account "
+                            f"{frame.account}", "DUH")
+        for account in dict.fromkeys(named):
+            if not frame.encrypted and self.config.must_encrypt(account):
+                raise Dc09Error(f"account {account} must encrypt but sent plain text", "DUH")
+            if content.timestamp is None and self.config.must_timestamp(account):
+                raise Dc09Error(f"account {account} must send a timestamp", "NAK")
+        return data_account or frame.account
+
+    def _signals(self, frame: Dc09Frame, content: Dc09Content, account: str,
+                 now: datetime) -> list[Signal]:
         common = {
             "received_at": now,
             "receiver": self.config.receiver,
@@ -565,10 +598,7 @@ class Dc09Receiver:
             "raw": frame.raw,
         }
         if frame.message_id == "ADM-CID":
-            data_account, (q, code, group, number) = parse_adm_data(content.data)
-            account = data_account or frame.account
-            if account is None:
-                raise Dc09Error("no account in message", "DUH")
+            _, (q, code, group, number) = parse_adm_data(content.data)
             msg = contact_id.ContactIdMessage(
                 account=account,
                 message_type="18",
@@ -585,10 +615,7 @@ class Dc09Receiver:
                     **common,  # type: ignore[arg-type]
                 )
             ]
-        data_account, events, text = parse_sia_data(content.data)
-        account = data_account or frame.account
-        if account is None:
-            raise Dc09Error("no account in message", "DUH")
+        _, events, text = parse_sia_data(content.data)
         if not events:
             raise Dc09Error("SIA data holds no event", "DUH")
         signals = []
