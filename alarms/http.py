@@ -276,6 +276,9 @@ async def call_result(call_id: int, body: CallResultIn, request: Request,
     call = await session.get(VerificationCall, call_id)
     if call is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"call {call_id} not found")
+    async with _errors():
+        await incidents.check_holder(session, call.incident_id, actor_of(user),
+                                     user.has_role(Role.supervisor))
     code_result: str | None = None
     if body.code:
         if call.contact_id is None:
@@ -370,7 +373,11 @@ async def update_dispatch(dispatch_id: int, body: DispatchPatch, request: Reques
                           user: User = Depends(agent)) -> dict[str, Any]:
     services = get_services(request)
     out = incidents.Outbox()
+    found = await session.get(Dispatch, dispatch_id)
     async with _errors():
+        if found is not None:
+            await incidents.check_holder(session, found.incident_id, actor_of(user),
+                                         user.has_role(Role.supervisor))
         d = await incidents.update_dispatch(session, services.clock, actor_of(user),
                                             dispatch_id, body.status, body.note, out)
     await _commit(session, services, out)
