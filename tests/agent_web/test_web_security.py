@@ -1,0 +1,149 @@
+"""Issue 13 over a real server (uvicorn as `vigil serve` configures it): a logged-out session
+loses its websocket; a page of another site cannot open /ws; X-Forwarded-For is believed only
+from trusted proxies; security headers; the API docs only when switched on."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from tests.agent_web.conftest import LiveServer, session_cookie
+from vigil.demo_users import DEMO_PASSWORD
+
+
+@pytest.fixture
+def quick_server(tmp_path: Path, console_template: Path) -> Iterator[LiveServer]:
+    """A live server whose websocket rechecks sessions every 0.3 s."""
+    db = tmp_path / "live.db"
+    shutil.copy(console_template, db)
+    server = LiveServer(db, heartbeat=0.3).start()
+    yield server
+    server.stop()
+
+
+def _logged_in(server: LiveServer, username: str) -> httpx.Client:
+    c = httpx.Client(base_url=server.url)
+    r = c.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+    assert r.status_code == 200
+    c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    return c
+
+
+async def test_logout_closes_the_open_websocket_and_refuses_the_old_cookie(
+        quick_server: LiveServer) -> None:
+    browser = _logged_in(quick_server, "agent1")
+    cookie = f"vigil_session={browser.cookies['vigil_session']}"
+    ws = await websockets.connect(quick_server.ws_url, additional_headers={"Cookie": cookie},
+                                  open_timeout=5)
+    assert "hello" in await ws.recv()
+    quick_server.wait_for_connections(1)
+    assert browser.post("/api/auth/logout").status_code == 204
+
+    async def closed() -> int | None:
+        while True:
+            await ws.recv()  # pings until the hub notices the session is gone
+
+    with pytest.raises(websockets.ConnectionClosed) as gone:
+        await asyncio.wait_for(closed(), 5)
+    assert gone.value.rcvd is not None and gone.value.rcvd.code == 4401
+    with pytest.raises(websockets.InvalidStatus):
+        await websockets.connect(quick_server.ws_url, additional_headers={"Cookie": cookie},
+                                 open_timeout=5)
+    browser.close()
+
+
+async def test_busy_websocket_is_rechecked_too(quick_server: LiveServer) -> None:
+    browser = _logged_in(quick_server, "super1")
+    cookie = f"vigil_session={browser.cookies['vigil_session']}"
+    ws = await websockets.connect(quick_server.ws_url, additional_headers={"Cookie": cookie},
+                                  open_timeout=5)
+    quick_server.wait_for_connections(1)
+    browser.post("/api/auth/logout")
+    stop = asyncio.Event()
+
+    async def chatter() -> None:  # events faster than the heartbeat: never idle
+        while not stop.is_set():
+            await asyncio.to_thread(quick_server.publish, "queue.stats", {"queue": "x"})
+            await asyncio.sleep(0.05)
+
+    feeder = asyncio.create_task(chatter())
+    try:
+        with pytest.raises(websockets.ConnectionClosed):
+            async with asyncio.timeout(5):
+                while True:
+                    await ws.recv()
+    finally:
+        stop.set()
+        await feeder
+    browser.close()
+
+
+async def test_websocket_from_another_sites_page_is_refused(live_server: LiveServer) -> None:
+    cookie = session_cookie(live_server, "agent1")
+    with pytest.raises(websockets.InvalidStatus) as foreign:
+        await websockets.connect(live_server.ws_url, open_timeout=5, additional_headers={
+            "Cookie": cookie, "Origin": "https://evil.example"})
+    assert foreign.value.response.status_code == 403
+    own = await websockets.connect(live_server.ws_url, open_timeout=5, additional_headers={
+        "Cookie": cookie, "Origin": live_server.url})
+    assert "hello" in await own.recv()
+    await own.close()
+
+
+def test_forwarded_for_is_not_believed_from_an_untrusted_peer(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url) as c:
+        codes = [c.post("/api/auth/login", json={"username": f"ghost{i}", "password": "x"},
+                        headers={"X-Forwarded-For": f"192.0.2.{i}"}).status_code
+                 for i in range(21)]
+    # One peer whatever it claims: the address throttle refuses the 21st guess.
+    assert codes[:20] == [401] * 20 and codes[20] == 429
+
+
+def test_forwarded_for_from_a_trusted_proxy_names_the_client(tmp_path: Path,
+                                                             console_template: Path) -> None:
+    db = tmp_path / "proxied.db"
+    shutil.copy(console_template, db)
+    server = LiveServer(db, trusted_proxies=["127.0.0.1"]).start()
+    try:
+        with httpx.Client(base_url=server.url) as c:
+            for _ in range(5):  # the pair (admin, 192.0.2.7) locks after 5
+                c.post("/api/auth/login", json={"username": "admin", "password": "x"},
+                       headers={"X-Forwarded-For": "192.0.2.7"})
+            right = {"username": "admin", "password": DEMO_PASSWORD}
+            assert c.post("/api/auth/login", json=right,
+                          headers={"X-Forwarded-For": "192.0.2.7"}).status_code == 429
+            assert c.post("/api/auth/login", json=right,
+                          headers={"X-Forwarded-For": "192.0.2.8"}).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_every_answer_carries_the_security_headers(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url) as c:
+        for path in ("/login", "/api/auth/me", "/static/console.js", "/nowhere"):
+            h = c.get(path).headers
+            assert h["x-content-type-options"] == "nosniff", path
+            assert h["referrer-policy"] == "same-origin", path
+            csp = h["content-security-policy"]
+            assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, path
+            assert "server" not in h, path  # no "uvicorn" banner
+        assert c.get("/docs").status_code == 404
+        assert c.get("/openapi.json").status_code == 404
+
+
+def test_api_docs_when_switched_on(tmp_path: Path, console_template: Path) -> None:
+    db = tmp_path / "docs.db"
+    shutil.copy(console_template, db)
+    server = LiveServer(db, api_docs=True).start()
+    try:
+        with httpx.Client(base_url=server.url) as c:
+            assert c.get("/openapi.json").json()["info"]["title"] == "Vigil"
+            assert c.get("/docs").status_code == 200
+    finally:
+        server.stop()
