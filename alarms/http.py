@@ -21,6 +21,7 @@ from core import audit
 from core.deps import actor_of, db_session, get_services, require_role
 from core.models import Role, User
 from core.services import Services
+from crm.errors import CodeLocked
 
 router = APIRouter(prefix="/api", tags=["alarms"])
 agent = require_role(Role.agent)
@@ -31,7 +32,8 @@ admin = require_role(Role.admin)
 def directory_of(services: Services) -> SubscriberDirectory:
     found = services.extra.get("alarms.directory")
     if found is None:
-        found = services.extra["alarms.directory"] = CrmDirectory(services.db, services.clock)
+        found = services.extra["alarms.directory"] = CrmDirectory(services.db, services.clock,
+                                                                    services.bus)
     directory: SubscriberDirectory = found
     return directory
 
@@ -284,8 +286,12 @@ async def call_result(call_id: int, body: CallResultIn, request: Request,
         if call.contact_id is None:
             code_result = "invalid"
         else:
-            code_result = await directory_of(services).verify_code(call.contact_id, body.code,
-                                                                   actor_of(user))
+            try:
+                code_result = await directory_of(services).verify_code(
+                    call.contact_id, body.code, actor_of(user))
+            except CodeLocked as exc:
+                raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc),
+                                    headers={"Retry-After": str(exc.retry_after)}) from exc
     elif body.result == "answered":
         code_result = "none"
     out = incidents.Outbox()

@@ -4,6 +4,8 @@ checks no passcode (it cannot be used to probe codes or to raise a duress)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from alarms.engine import AlarmEngine
@@ -63,3 +65,25 @@ async def test_untaken_incident_results_need_the_incident_taken(
     assert (await ann.post(f"/api/incidents/{iid}/release")).status_code == 200
     r = await ben.post(f"/api/calls/{call['id']}/result", json={"result": "no_answer"})
     assert r.status_code == 409 and "take" in r.json()["detail"]
+
+
+async def test_a_locked_passcode_check_answers_429_on_the_call_result(
+        services: Services, engine: AlarmEngine, directory: FakeDirectory, clock: FakeClock,
+        login: LoginFactory, monkeypatch: Any) -> None:
+    from crm.errors import CodeLocked
+
+    info = directory.add("1234")
+    directory.calls[info.id] = [CallTarget(7, "Li Wei", ["+8613800000007"], True)]
+
+    async def locked(contact_id: int, code: str, actor: Any) -> str:
+        raise CodeLocked("contact", 600)
+
+    monkeypatch.setattr(directory, "verify_code", locked)
+    iid = await open_incident(engine, directory, clock)
+    ann = await login("agent", "ann")
+    await ann.post(f"/api/incidents/{iid}/take")
+    call = await _call(ann, iid, next=True)
+    r = await ann.post(f"/api/calls/{call['id']}/result", json={"result": "answered",
+                                                                 "code": "9999"})
+    assert r.status_code == 429 and r.headers["retry-after"] == "600"
+    assert (await ann.get(f"/api/incidents/{iid}")).json()["calls"][0]["result"] is None
