@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alarms import api, incidents, notify, plans, stats, workflow
+from alarms import api, incidents, notify, notify_templates, plans, stats, workflow
 from alarms.models import ActionPlan, Dispatch, Incident, IncidentSignal, VerificationCall
 from alarms.subscriber import CrmDirectory, SubscriberDirectory
 from core import audit
@@ -333,10 +333,13 @@ async def dispatch(incident_id: int, body: DispatchIn, request: Request,
 
 
 class NotifyIn(BaseModel):
-    channel: Literal["sms", "email"]
-    to: str = Field(min_length=3, max_length=200)
-    subject: str = Field("", max_length=200)
-    body: str = Field(min_length=1, max_length=4000)
+    """An SMS from a template to one of the incident's contacts (``number``: one of the
+    contact's numbers; default the first)."""
+
+    contact_id: int = Field(ge=1, le=2**31 - 1)
+    template: notify_templates.TemplateName
+    number: str | None = Field(None, max_length=32)
+    language: Literal["zh-CN", "en"] = "zh-CN"
 
 
 @router.post("/incidents/{incident_id}/notify", status_code=201)
@@ -345,10 +348,24 @@ async def notify_incident(incident_id: int, body: NotifyIn, request: Request,
                           user: User = Depends(agent)) -> dict[str, Any]:
     services = get_services(request)
     async with _errors():
-        inc = await incidents.get(session, incident_id)
-    note = await notify.send(session, services, actor_of(user), channel=body.channel,
-                             to=body.to, subject=body.subject, body=body.body,
-                             incident_id=inc.id, account_id=inc.account_id)
+        inc = await incidents.check_holder(session, incident_id, actor_of(user),
+                                           user.has_role(Role.supervisor))
+    targets = (await directory_of(services).call_list(inc.account_id)
+               if inc.account_id is not None else [])
+    target = next((t for t in targets if t.contact_id == body.contact_id), None)
+    if target is None or not target.numbers:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
+            "field": "contact_id", "loc": ["body", "contact_id"],
+            "msg": "not a contact with a phone number of this incident's account"}])
+    number = body.number or target.numbers[0]
+    if number not in target.numbers:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
+            "field": "number", "loc": ["body", "number"],
+            "msg": "not one of this contact's numbers"}])
+    subject, text = notify_templates.render(body.template, body.language, inc)
+    note = await notify.send(session, services, actor_of(user), channel="sms", to=number,
+                             subject=subject, body=text, incident_id=inc.id,
+                             account_id=inc.account_id)
     await session.commit()
     return notify.notification_dict(note)
 
