@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from receivers.dc09 import Dc09Config, Dc09Key
 from receivers.models import Dc09KeyRecord, ReceiverEndpoint
+from receivers.source_guard import GuardLimits
 
 DEFAULT_ACCOUNT = "*"
 
@@ -68,6 +69,16 @@ class ReceiverSettings(BaseSettings):
     dc09_timestamp_accounts: list[str] = Field(
         default_factory=list, description="Accounts that must send a timestamp even in plain "
         "text (JSON list).")
+    dc09_max_connections: int = Field(
+        4096, ge=1, description="Open DC-09 TCP connections at most; more are closed at once.")
+    dc09_max_connections_per_source: int = Field(
+        64, ge=1, description="Open DC-09 TCP connections from one address at most (raise it "
+        "when many panels share a carrier's NAT address).")
+    dc09_rejection_burst: int = Field(
+        20, ge=1, description="Rejections (NAK/DUH) answered and logged for one address at "
+        "once; past it they go unanswered and are summed up in one log line a minute.")
+    dc09_rejections_per_second: float = Field(
+        1.0, gt=0, description="Rate at which an address regains that budget.")
     dc09_idle_timeout_s: float = Field(
         300.0, description="Close a silent DC-09 TCP connection after this long.")
     duplicate_window_s: float = Field(
@@ -156,3 +167,9 @@ def dc09_config(
         timestamp_accounts=frozenset(a.upper() for a in rx.dc09_timestamp_accounts),
         allow_relayed_accounts=rx.dc09_allow_relayed_accounts,
     )
+
+
+def guard_limits(rx: ReceiverSettings) -> GuardLimits:
+    return GuardLimits(total=rx.dc09_max_connections,
+                       per_source=rx.dc09_max_connections_per_source,
+                       per_second=rx.dc09_rejections_per_second, burst=rx.dc09_rejection_burst)

@@ -80,12 +80,16 @@ def crc16_arc(data: bytes) -> int:
 
 
 class Dc09Error(ValueError):
-    """A frame that cannot be taken; ``reply`` says which answer the panel gets."""
+    """A frame that cannot be taken; ``reply`` says which answer the panel gets. ``malformed``:
+    not even a frame's envelope (too short, no CRC/length, wrong length), i.e. noise or junk
+    rather than a panel's frame damaged on the way."""
 
-    def __init__(self, reason: str, reply: Literal["NAK", "DUH"]) -> None:
+    def __init__(self, reason: str, reply: Literal["NAK", "DUH"],
+                 malformed: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.reply = reply
+        self.malformed = malformed
 
 
 # --- keys -------------------------------------------------------------------------------------
@@ -212,7 +216,7 @@ def parse_frame(raw: bytes) -> Dc09Frame:
     if b.endswith(CR):
         b = b[:-1]
     if len(b) < 9:
-        raise Dc09Error("frame too short", "NAK")
+        raise Dc09Error("frame too short", "NAK", malformed=True)
     head = b[:8].decode("latin-1")
     if all(c in string.hexdigits for c in head) and b[8:9] == b'"':
         crc_sent, length, body = int(head[:4], 16), int(head[4:], 16), b[8:]
@@ -220,9 +224,10 @@ def parse_frame(raw: bytes) -> Dc09Frame:
         # Some panels send the CRC as two raw bytes instead of four hex digits.
         crc_sent, length, body = int.from_bytes(b[:2], "big"), int(b[2:6], 16), b[6:]
     else:
-        raise Dc09Error("no CRC/length header", "NAK")
+        raise Dc09Error("no CRC/length header", "NAK", malformed=True)
     if len(body) != length:
-        raise Dc09Error(f"length field {length} but body is {len(body)} bytes", "NAK")
+        raise Dc09Error(f"length field {length} but body is {len(body)} bytes", "NAK",
+                        malformed=True)
     crc = crc16_arc(body)
     if crc != crc_sent:
         raise Dc09Error(f"CRC {crc_sent:04X} sent, {crc:04X} computed", "NAK")
@@ -517,28 +522,31 @@ class Dc09Receiver:
         self.config = config
         self._pad = pad
 
-    def handle(self, raw: bytes, now: datetime) -> Outcome:
-        """Decode one frame received at ``now``; never raises."""
+    def handle(self, raw: bytes, now: datetime, log_rejection: bool = True) -> Outcome:
+        """Decode one frame received at ``now``; never raises. ``log_rejection=False`` when
+        the transport holds back this sender's rejections (it is over its budget)."""
         try:
-            return self._handle(raw, now)
+            return self._handle(raw, now, log_rejection)
         except Exception as exc:  # noqa: BLE001 - a codec must answer whatever it gets
             log.exception("dc09: internal error on %r", raw[:200])
             return Rejected(f"internal error: {exc!r}", build_nak(now))
 
-    def _reject(self, raw: bytes, reason: str, reply: bytes) -> Rejected:
-        log.warning("dc09 %s: rejected %r: %s", self.config.receiver, raw[:200], reason)
-        return Rejected(reason, reply)
+    def _reject(self, raw: bytes, reason: str, reply: bytes, loud: bool,
+                malformed: bool = False) -> Rejected:
+        if loud:
+            log.warning("dc09 %s: rejected %r: %s", self.config.receiver, raw[:200], reason)
+        return Rejected(reason, reply, malformed)
 
-    def _handle(self, raw: bytes, now: datetime) -> Outcome:
+    def _handle(self, raw: bytes, now: datetime, loud: bool = True) -> Outcome:
         try:
             frame = parse_frame(raw)
         except Dc09Error as exc:
-            return self._reject(raw, exc.reason, build_nak(now))
+            return self._reject(raw, exc.reason, build_nak(now), loud, exc.malformed)
         try:
             return self._handle_frame(frame, now)
         except Dc09Error as exc:
             reply = build_nak(now) if exc.reply == "NAK" else build_duh(frame)
-            return self._reject(raw, exc.reason, reply)
+            return self._reject(raw, exc.reason, reply, loud)
 
     def _handle_frame(self, frame: Dc09Frame, now: datetime) -> Outcome:
         if frame.message_id not in MESSAGE_IDS:
@@ -589,6 +597,9 @@ class Dc09Receiver:
 
     def _signals(self, frame: Dc09Frame, content: Dc09Content, account: str,
                  now: datetime) -> list[Signal]:
+        # Whether the panel encrypted is kept with every signal: the admin page lists the
+        # accounts that still report in plain text (receivers.http, dc09-plaintext).
+        xdata = {**content.xdata, "encrypted": "yes" if frame.encrypted else "no"}
         common = {
             "received_at": now,
             "receiver": self.config.receiver,
@@ -611,7 +622,7 @@ class Dc09Receiver:
                 contact_id.to_signal(
                     msg,
                     sequence=frame.sequence,
-                    extra=dict(content.xdata),
+                    extra=dict(xdata),
                     **common,  # type: ignore[arg-type]
                 )
             ]
@@ -620,7 +631,7 @@ class Dc09Receiver:
             raise Dc09Error("SIA data holds no event", "DUH")
         signals = []
         for i, ev in enumerate(events, start=1):
-            extra = dict(content.xdata)
+            extra = dict(xdata)
             ev_text = " ".join(t for t in (ev.text, text) if t)
             if ev_text:
                 extra["text"] = " ".join(t for t in (extra.get("text"), ev_text) if t)

@@ -12,12 +12,12 @@ Removing a key or endpoint archives it (records are never deleted).
 
 # No ``from __future__ import annotations``: FastAPI reads the annotations at runtime.
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
@@ -237,6 +237,38 @@ async def archive_key(key_id: int, request: Request, session: AsyncSession = Dep
         await session.commit()
         await _announce(request, "dc09_keys")
     return key_public(rec)
+
+
+@router.get("/receivers/dc09-plaintext")
+async def plaintext_accounts(
+    request: Request, days: int = Query(7, ge=1, le=90),
+    limit: int = Query(500, ge=1, le=5000),
+    session: AsyncSession = Depends(db_session), _: User = Depends(admin),
+) -> dict[str, Any]:
+    """DC-09 accounts that reported in plain text within ``days`` (newest first): each with
+    how many plain and encrypted messages, how many lacked a timestamp (never window-checked)
+    and whether a key is configured for it, so an administrator sees which panels still need a
+    key."""
+    since = get_services(request).clock.now() - timedelta(days=days)
+    plain = SignalRecord.extra["encrypted"].as_string() == "no"
+    stmt = (select(SignalRecord.receiver, SignalRecord.account,
+                   func.count().label("messages"),
+                   func.sum(case((plain, 1), else_=0)).label("plain"),
+                   func.sum(case((SignalRecord.panel_time.is_(None), 1), else_=0)).label("untimed"),
+                   func.max(SignalRecord.received_at).label("last"))
+            .where(SignalRecord.protocol == "dc09", SignalRecord.received_at >= since)
+            .group_by(SignalRecord.receiver, SignalRecord.account)
+            .having(func.sum(case((plain, 1), else_=0)) > 0)
+            .order_by(func.max(SignalRecord.received_at).desc()).limit(limit))
+    keyed = set((await session.execute(select(Dc09KeyRecord.account).where(
+        Dc09KeyRecord.archived_at.is_(None)))).scalars())
+    keyed |= set(get_receiver_settings().dc09_keys)
+    rows = (await session.execute(stmt)).all()
+    return {"days": days, "items": [
+        {"receiver": r.receiver, "account": r.account, "plain": int(r.plain or 0),
+         "encrypted": int(r.messages) - int(r.plain or 0), "untimed": int(r.untimed or 0),
+         "last_plain_at": r.last.isoformat() if r.last else None,
+         "has_key": r.account in keyed or DEFAULT_ACCOUNT in keyed} for r in rows]}
 
 
 # --- receiver endpoints ---------------------------------------------------------------------

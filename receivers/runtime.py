@@ -106,7 +106,8 @@ class Receivers:
     async def _start_dc09(self, name: str, host: str, port: int, tcp: bool, udp: bool) -> None:
         cfg = config.dc09_config(self.rx, name, await self._keys(name))
         server = Dc09Server(Dc09Receiver(cfg), self.journal, self.services.clock,
-                            idle_timeout=self.rx.dc09_idle_timeout_s)
+                            idle_timeout=self.rx.dc09_idle_timeout_s,
+                            limits=config.guard_limits(self.rx))
         self.dc09.append(server)
         if tcp:
             self.ports[f"{name}/tcp"] = port = await server.start_tcp(host, port)
@@ -227,7 +228,8 @@ async def _standalone(args: argparse.Namespace) -> None:
         sink = NullSink()
     else:
         sink = make_journal(db, Bus(), clock, rx)
-    server = Dc09Server(Dc09Receiver(config.dc09_config(rx, "dc09")), sink, clock)
+    server = Dc09Server(Dc09Receiver(config.dc09_config(rx, "dc09")), sink, clock,
+                        limits=config.guard_limits(rx))
     port = await server.start_tcp(args.host, args.port)
     udp = await server.start_udp(args.host, port) if args.udp else None
     print(f"listening {port} {udp or ''}".strip(), flush=True)  # the parent reads this line

@@ -130,10 +130,12 @@ async def test_unknown_username_costs_as_much_as_a_wrong_password(
         assert r.status_code == 401
         return time.perf_counter() - started
 
-    known = statistics.median([await timed("ann") for _ in range(3)])
-    unknown = statistics.median([await timed(f"nobody{i}") for i in range(3)])
+    known, unknown = [], []
+    for i in range(4):  # interleaved, so a burst of load elsewhere hits both alike
+        known.append(await timed("ann"))
+        unknown.append(await timed(f"nobody{i}"))
     # Without the dummy check an unknown name answered ~50 times faster.
-    assert unknown > 0.5 * known, (unknown, known)
+    assert statistics.median(unknown) > 0.25 * statistics.median(known), (unknown, known)
 
 
 def test_supervisors_consoles_receive_security_alerts() -> None:
