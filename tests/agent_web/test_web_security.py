@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,3 +148,21 @@ def test_api_docs_when_switched_on(tmp_path: Path, console_template: Path) -> No
             assert c.get("/docs").status_code == 200
     finally:
         server.stop()
+
+
+def test_line_breaks_in_a_pause_reason_are_refused_at_once(telephony_server: LiveServer) -> None:
+    agent = _logged_in(telephony_server, "agent1")
+    boss = _logged_in(telephony_server, "super1")
+    injected = {"reason": "lunch\r\nAction: Originate\r\nChannel: Local/110@outbound"}
+    started = time.monotonic()
+    for client, path in ((agent, "/api/cti/pause"), (boss, "/api/console/agents/1/pause")):
+        r = client.post(path, json=injected)
+        assert r.status_code == 422, r.text
+        assert [e["field"] for e in r.json()["detail"]] == ["reason"]
+    assert time.monotonic() - started < 3  # not a 5 s wait for a 503
+    # The AMI client itself refuses a header value with a line break, whatever the caller.
+    with pytest.raises(ValueError, match="line break"):
+        telephony_server.call(telephony_server.cti.client.send_action(
+            {"Action": "QueuePause", "Interface": "PJSIP/1001", "Reason": "a\r\nb"}))
+    agent.close()
+    boss.close()
