@@ -2,6 +2,8 @@
 // renderers of each page. Written as a plain module (no build step); vendor libraries are bundled
 // separately by build_static.mjs.
 
+import { csvText } from "./csv.js";
+
 const boot = JSON.parse(document.getElementById("boot").textContent);
 const S = boot.strings || {};
 const t = (key) => S[key] ?? key;
@@ -1512,9 +1514,6 @@ function initReceivers() {
 
 // ---- reports (supervisor): charts with Chart.js and CSV export of the same figures -------------
 
-function csvText(rows) {
-  return rows.map((r) => r.map((v) => `"${String(v ?? "").replaceAll('"', '""')}"`).join(",")).join("\r\n");
-}
 
 function csvDownload(name, rows) {
   const a = document.createElement("a");

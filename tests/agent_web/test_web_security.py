@@ -9,6 +9,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -166,3 +167,33 @@ def test_line_breaks_in_a_pause_reason_are_refused_at_once(telephony_server: Liv
             {"Action": "QueuePause", "Interface": "PJSIP/1001", "Reason": "a\r\nb"}))
     agent.close()
     boss.close()
+
+
+def test_admin_page_lists_accounts_reporting_unencrypted(browser: Any,
+                                                         live_server: LiveServer) -> None:
+    from receivers import dc09
+    from receivers.dc09 import Dc09Config, Dc09Receiver
+    from receivers.journal import SignalJournal
+    from tests.agent_web.test_alarm_flow import log_in
+
+    async def receive_plain() -> None:
+        assert live_server.services is not None
+        now = live_server.services.clock.now()
+        out = Dc09Receiver(Dc09Config()).handle(
+            dc09.build_message("SIA-DCS", 7, "8642", "#8642|NBA03"), now)
+        journal = SignalJournal(live_server.services.db, None, live_server.services.clock)
+        await journal.store(list(out.signals))  # type: ignore[union-attr]
+        await journal.close()
+
+    live_server.call(receive_plain())
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, base_url=live_server.url)
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(10_000)
+        log_in(page, "admin")
+        page.goto("/admin#receivers")
+        row = page.locator("#rx-plaintext tbody tr", has_text="8642")
+        row.wait_for()
+        assert "1" in row.inner_text()
+    finally:
+        ctx.close()
