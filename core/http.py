@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -117,12 +117,22 @@ class UserIn(BaseModel):
 
 
 class UserPatch(BaseModel):
+    """Fields left out stay as they are; ``extension`` and ``sip_password`` may be cleared with
+    null, the others must have a value."""
+
     password: str | None = Field(None, min_length=8, max_length=256)
     role: Role | None = None
-    display_name: str | None = Field(None, max_length=128)
+    display_name: str | None = Field(None, min_length=1, max_length=128)
     language: Language | None = None
     extension: str | None = Field(None, max_length=32, pattern=r"^[0-9A-Za-z]+$")
     sip_password: str | None = Field(None, max_length=128)
+
+    @field_validator("password", "role", "display_name", "language")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out but not null")
+        return value
 
 
 @router.get("/users")
