@@ -212,10 +212,7 @@ class AmiClient:
         if manager is None or manager.protocol is None or not manager._connected:
             raise AmiConnectionLost(f"AMI {name}: not connected")
         fields = dict(action)
-        for key, value in fields.items():  # a line break would end the header: injection
-            if any("\r" in v or "\n" in v for v in
-                   (value if isinstance(value, list | tuple) else [str(value)])):
-                raise ValueError(f"AMI {name}: {key} contains a line break")
+        encode_action(fields)  # ValueError for a line break in a value (header injection)
         fields.setdefault("ActionID", self.next_action_id())
         pk_action = OrderedAction(fields, as_list=as_list)
         future = manager.send_action(pk_action, as_list=as_list)
