@@ -29,7 +29,7 @@ _hasher = PasswordHasher()
 _code_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 
 HASH_WORKERS = max(1, min(2, (os.cpu_count() or 2) - 1))
-HASH_NICE = 10  # niceness added to the hashing threads (Linux: per thread)
+HASH_NICE = 19  # niceness added to the hashing threads (Linux: per thread)
 T = TypeVar("T")
 
 
