@@ -473,6 +473,8 @@ _ROWS: list[tuple[str, str, str]] = [
     ("rx.add_key", "添加密钥", "Add key"),
     ("rx.default_key", "默认密钥 (*)", "Default key (*)"),
     ("rx.no_keys", "没有密钥（未加密）", "No keys (unencrypted)"),
+    ("sec.login_locked", "登录失败过多，账号已全局锁定", "Too many failed logins: user locked"),
+    ("sec.code_locked", "密码核对错误过多，已暂停核对", "Too many wrong passcodes: checks locked"),
     ("rx.plaintext", "明文上报的账号（近7天）", "Accounts reporting unencrypted (last 7 days)"),
     ("rx.plaintext_hint", "这些主机未加密上报；无时间戳的报文不做时间窗检查。请为其配置密钥。",
      "These panels report in plain text; messages without a timestamp are not window-checked. "

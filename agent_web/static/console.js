@@ -305,6 +305,12 @@ live.on((topic, data, msg, isLive) => {
     incidents.apply(topic, data, msg.ts * 1000);
     if (isLive && topic === "incident.opened" && known) chime();
   }
+  // Security alerts (a login or passcode checks locked after repeated guesses) reach only the
+  // supervisors' consoles (the hub filters them).
+  if (isLive && topic === "security.alert") {
+    const who = data.kind === "login_locked" ? data.username : `#${data.contact_id} (${data.operator})`;
+    toast(`${t(`sec.${data.kind}`)}: ${who}`, true);
+  }
 });
 
 // ---- language switch --------------------------------------------------------------------------

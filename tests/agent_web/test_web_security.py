@@ -197,3 +197,26 @@ def test_admin_page_lists_accounts_reporting_unencrypted(browser: Any,
         assert "1" in row.inner_text()
     finally:
         ctx.close()
+
+
+def test_supervisor_console_shows_a_passcode_lock(browser: Any, live_server: LiveServer) -> None:
+    from tests.agent_web.test_alarm_flow import log_in
+
+    admin = _logged_in(live_server, "admin")
+    account = admin.post("/api/accounts", json={"number": "7788", "name": "Zhou"}).json()["id"]
+    contact = admin.post(f"/api/accounts/{account}/contacts", json={
+        "name": "Zhou Li", "role": "owner", "passcode": "2580"}).json()["id"]
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000}, base_url=live_server.url)
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(10_000)
+        log_in(page, "super1")
+        guesser = _logged_in(live_server, "agent2")
+        for n in range(5):
+            guesser.post(f"/api/contacts/{contact}/verify-code", json={"code": f"{n:04d}"})
+        page.locator("#toast", has_text="密码核对错误过多").wait_for()
+        assert "agent2" in page.inner_text("#toast")
+        guesser.close()
+    finally:
+        ctx.close()
+        admin.close()
