@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -148,24 +148,39 @@ async def stored_keys(session: AsyncSession, receiver: str) -> dict[str, Dc09Key
     return keys
 
 
+# A database endpoint's ``options`` may set these per receiver (JSON booleans / a list).
+ENDPOINT_OPTIONS = ("require_encryption", "require_timestamp", "timestamp_accounts",
+                    "allow_relayed_accounts", "check_timestamp")
+
+
 def dc09_config(
-    rx: ReceiverSettings, receiver: str, db_keys: dict[str, Dc09Key] | None = None
+    rx: ReceiverSettings, receiver: str, db_keys: dict[str, Dc09Key] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Dc09Config:
-    """The DC-09 receiver's configuration from settings and the database's keys."""
+    """The DC-09 receiver's configuration from settings and the database's keys; a database
+    endpoint's ``options`` override the settings' rules for that receiver."""
     keys = {acct: parse_key(spec) for acct, spec in rx.dc09_keys.items()}
     keys.update(db_keys or {})
     default = keys.pop(DEFAULT_ACCOUNT, None)
+    rules: dict[str, Any] = {
+        "check_timestamp": rx.dc09_check_timestamp,
+        "require_encryption": rx.dc09_require_encryption,
+        "require_timestamp": rx.dc09_require_timestamp,
+        "timestamp_accounts": rx.dc09_timestamp_accounts,
+        "allow_relayed_accounts": rx.dc09_allow_relayed_accounts,
+    }
+    rules.update({k: v for k, v in (options or {}).items() if k in ENDPOINT_OPTIONS})
     return Dc09Config(
         receiver=receiver,
         keys=keys,
         default_key=default,
         window_ahead=timedelta(seconds=rx.dc09_window_ahead_s),
         window_behind=timedelta(seconds=rx.dc09_window_behind_s),
-        check_timestamp=rx.dc09_check_timestamp,
-        require_encryption=rx.dc09_require_encryption,
-        require_timestamp=rx.dc09_require_timestamp,
-        timestamp_accounts=frozenset(a.upper() for a in rx.dc09_timestamp_accounts),
-        allow_relayed_accounts=rx.dc09_allow_relayed_accounts,
+        check_timestamp=bool(rules["check_timestamp"]),
+        require_encryption=bool(rules["require_encryption"]),
+        require_timestamp=bool(rules["require_timestamp"]),
+        timestamp_accounts=frozenset(str(a).upper() for a in rules["timestamp_accounts"]),
+        allow_relayed_accounts=bool(rules["allow_relayed_accounts"]),
     )
 
 

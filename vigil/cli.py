@@ -65,10 +65,18 @@ def _parts(demo: bool) -> list:  # type: ignore[type-arg]
     return parts.collect(demo=demo)
 
 
+def demo_settings() -> Settings:
+    """The demo shows its API docs unless ``VIGIL_API_DOCS`` says otherwise."""
+    settings = _settings()
+    if "api_docs" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"api_docs": True})
+    return settings
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from vigil import runtime
 
-    settings = _settings()
+    settings = demo_settings()
     run_main(runtime.run(settings, _parts(demo=True), demo=True, seed_accounts=args.accounts),
          settings.event_loop)
     return 0

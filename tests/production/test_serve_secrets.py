@@ -102,3 +102,14 @@ def test_create_admin_then_serve_starts(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_the_demo_shows_its_api_docs_unless_told_not_to(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    from vigil.cli import demo_settings
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.delenv("VIGIL_API_DOCS", raising=False)
+    assert demo_settings().api_docs and not Settings().api_docs
+    monkeypatch.setenv("VIGIL_API_DOCS", "false")
+    assert not demo_settings().api_docs

@@ -82,3 +82,16 @@ def test_receiver_settings_reach_the_codec() -> None:
     assert cfg.allow_relayed_accounts and cfg.require_timestamp
     assert cfg.timestamp_accounts == frozenset({"ABC1"})
     assert not dc09_config(ReceiverSettings(_env_file=None), "dc09").allow_relayed_accounts  # type: ignore[call-arg]
+
+
+def test_a_database_endpoints_options_set_its_own_rules() -> None:
+    from receivers.config import ReceiverSettings, dc09_config
+
+    rx = ReceiverSettings(_env_file=None)  # type: ignore[call-arg]
+    cfg = dc09_config(rx, "branch", None, {"require_timestamp": True,
+                                           "require_encryption": True,
+                                           "timestamp_accounts": ["ab12"], "unknown": 1})
+    assert cfg.require_timestamp and cfg.require_encryption
+    assert cfg.timestamp_accounts == frozenset({"AB12"})
+    untimed = dc09.build_message("SIA-DCS", 1, "1234", "#1234|NBA05")
+    assert isinstance(Dc09Receiver(cfg).handle(untimed, NOW), Rejected)
