@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,8 +48,8 @@ async def validation_error(_: Request, exc: Exception) -> JSONResponse:
                     "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()])
 
 
-async def http_error(request: Request, exc: Exception) -> JSONResponse:
-    """HTTPException as Starlette answers it, but a list of ``loc`` errors gets its fields."""
+async def http_error(request: Request, exc: Exception) -> Response:
+    """HTTPException as FastAPI answers it, but a list of ``loc`` errors gets its fields."""
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail
     if isinstance(detail, list) and all(isinstance(e, dict) for e in detail):
@@ -57,7 +58,7 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": errors, "message": "; ".join(
             f"{e['field']}: {e.get('msg')}" for e in errors)}, status_code=exc.status_code,
             headers=exc.headers)
-    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+    return await http_exception_handler(request, exc)
 
 
 def _walk(value: Any, loc: list[Any]) -> Iterator[tuple[list[Any], Any]]:
