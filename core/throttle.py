@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import SecurityThrottle
@@ -38,12 +40,21 @@ async def locked_until(session: AsyncSession, keys: Iterable[str],
     return max(live) if live else None
 
 
+async def _locked_row(session: AsyncSession, key: str, now: datetime) -> SecurityThrottle:
+    """The key's row, created if missing, locked for this transaction: concurrent failures on
+    one key (a burst of guesses) count one after the other instead of racing to insert it."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(SecurityThrottle).values(
+        key=key, failures=0, window_started_at=now, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=["key"]))
+    row = await session.get(SecurityThrottle, key, with_for_update=True, populate_existing=True)
+    assert row is not None
+    return row
+
+
 async def fail(session: AsyncSession, key: str, limit: Limit, now: datetime) -> datetime | None:
     """Count one failure; returns the lock's end when this failure locked the key."""
-    row = await session.get(SecurityThrottle, key, with_for_update=True)
-    if row is None:
-        row = SecurityThrottle(key=key, failures=0, window_started_at=now, updated_at=now)
-        session.add(row)
+    row = await _locked_row(session, key, now)
     if row.locked_until is not None and row.locked_until <= now:
         row.locked_until = None
         row.failures = 0
