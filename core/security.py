@@ -4,8 +4,8 @@ An argon2 password check costs a few hundred milliseconds of CPU on several thre
 event loop, a burst of logins stalled every receiver, AMI and FastAGI session sharing it (a
 panel waited 2.6 s for its ACK); on the default thread pool it could still take every core. So
 hashing has its own small pools (``HASH_WORKERS`` threads each for passwords and for passcodes,
-queued beyond that) whose threads run at a lower CPU priority: a login waits a little longer
-in a burst, the alarm path does not.
+queued beyond that); password threads run at a lower CPU priority: a login waits a little
+longer in a burst, the alarm path does not.
 """
 
 from __future__ import annotations
@@ -29,22 +29,23 @@ _hasher = PasswordHasher()
 _code_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 
 HASH_WORKERS = max(1, min(2, (os.cpu_count() or 2) - 1))
-HASH_NICE = 19  # niceness added to the hashing threads (Linux: per thread)
+# Logins wait behind the alarm path; passcode and PIN checks are part of it (an operator verifying
+# a caller in an alarm storm), so they keep the normal priority in their own pool.
+PASSWORD_NICE = 10
 T = TypeVar("T")
 
 
 def _lower_priority() -> None:
-    """Runs in each hashing thread: on Linux niceness is per thread and inherited by the
-    threads argon2 starts for its lanes, so the event loop's thread wins the CPU."""
+    """Runs in each password-hashing thread: on Linux niceness is per thread and inherited by
+    the threads argon2 starts for its lanes, so the event loop's thread wins the CPU."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PASSWORD_NICE)
 
 
 # Passwords and codes queue apart: a burst of logins must not hold up a caller's PIN.
 _pool = ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="vigil-hash",
                            initializer=_lower_priority)
-_code_pool = ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="vigil-code",
-                                initializer=_lower_priority)
+_code_pool = ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="vigil-code")
 
 
 async def _off_loop(fn: Callable[..., T], *args: object, pool: ThreadPoolExecutor = _pool) -> T:
