@@ -66,6 +66,7 @@ def _pattern_match(pattern: str, exten: str) -> bool:
 
 _IF_DEFAULT = re.compile(r"\$\{IF\(\$\[\"\$\{(\w+)\}\"=\"\"\]\?([^:]*):\$\{\1\}\)\}")
 _VAR = re.compile(r"\$\{([\w()]+)\}")
+_SUBSTRING = re.compile(r"\$\{(\w+):(-?\d+)(?::(\d+))?\}")
 
 
 def expand(ch: Channel, text: str) -> str:
@@ -76,6 +77,15 @@ def expand(ch: Channel, text: str) -> str:
         return val if val else m.group(2)
 
     text = _IF_DEFAULT.sub(if_default, text)
+
+    def substring(m: re.Match[str]) -> str:
+        """``${NAME:offset[:length]}`` (``${EXTEN:1}``)."""
+        value = ch.exten if m.group(1) == "EXTEN" else ch.get_var(m.group(1)) or ""
+        start = int(m.group(2))
+        value = value[start:] if start >= 0 else value[len(value) + start:]
+        return value[:int(m.group(3))] if m.group(3) is not None else value
+
+    text = _SUBSTRING.sub(substring, text)
 
     def var(m: re.Match[str]) -> str:
         name = m.group(1)
@@ -187,6 +197,9 @@ class Pbx:
                 self.end()
                 return
             step = self.steps[idx]
+            if not step_applies(self.ch, step):
+                self.priority += 1
+                continue
             data = expand(self.ch, step.data)
             ch = self.ch
             ch.context, ch.exten, ch.priority = self.context, self.exten, self.priority
@@ -290,9 +303,52 @@ def pbx_resume_from_timer(pbx: Pbx) -> None:
 
 
 def app_hangup(pbx: Pbx, data: str, step: Step) -> bool:
-    cause = int(data) if data.strip().isdigit() else 16
+    """Hangup([cause]): without a cause the channel keeps the one it has (a failed Dial leaves
+    the far end's: 17 after a busy premises, 3 when there was no route)."""
+    cause = int(data) if data.strip().isdigit() else int(pbx.ch.extra.get("hangupcause", 16))
     pbx.end(cause)
     return False
+
+
+def step_applies(ch: Channel, step: Step) -> bool:
+    """``Step(..., options={"when": "VAR=value"})`` runs only when the channel's variable has
+    that value (``VAR!=value``: any other): pbxsim's stand-in for the ``GotoIf`` around a
+    priority in extensions.conf."""
+    when = step.options.get("when")
+    if not when:
+        return True
+    name, _, value = str(when).partition("=")
+    if name.endswith("!"):
+        return (ch.get_var(name[:-1]) or "") != value
+    return (ch.get_var(name) or "") == value
+
+
+def set_on(engine: Engine, ch: Channel, data: str) -> None:
+    """``Set(NAME=value)`` on ``ch``: a channel variable (VarSet), ``CALLERID(num|name)``, or
+    ``PJSIP_HEADER(add,Name)``, which is kept on the channel for the SIP phone to read (the
+    INVITE's header; no AMI event)."""
+    name, sep, value = data.partition("=")
+    if not sep:
+        return
+    name = name.strip()
+    upper = name.upper()
+    if upper in ("CALLERID(NUM)", "CALLERID(NAME)"):
+        num, cid_name = ch.cid_num, ch.cid_name
+        if upper.endswith("(NUM)"):
+            num = value
+        else:
+            cid_name = value
+        engine.set_callerid(ch, num, cid_name)
+    elif upper.startswith("PJSIP_HEADER(") and upper.endswith(")"):
+        _, _, header = name[len("PJSIP_HEADER("):-1].partition(",")
+        ch.extra.setdefault("sip_headers", {})[header.strip()] = value.replace("\\;", ";")
+    else:
+        engine.set_var(ch, name, value)
+
+
+def app_set(pbx: Pbx, data: str, step: Step) -> bool:
+    set_on(pbx.engine, pbx.ch, data)
+    return True
 
 
 def app_busy(pbx: Pbx, data: str, step: Step) -> bool:
@@ -422,6 +478,7 @@ APPS: dict[str, App] = {
     "answer": app_answer,
     "wait": app_wait,
     "hangup": app_hangup,
+    "set": app_set,
     "busy": app_busy,
     "senddtmf": app_senddtmf,
     "queue": app_queue,

@@ -2,8 +2,14 @@
 
 An agent phone (``Local/1001@phones``) rings until something answers it: the console's
 softphone in demo mode through ``Phones.answer`` (a Python call, no AMI involved), or an
-auto-answer delay when configured. The trunk (``Local/<number>@trunk``) answers, is busy,
-rings out or reaches voicemail as scripted for each premises number.
+auto-answer delay when configured. A call Vigil places for the user (its channel carries
+``VIGIL_AUTOANSWER=yes``, inherited from the Originate as Asterisk inherits ``_``/``__``
+variables) is answered at once, as the real phone does on the ``Call-Info: …;answer-after=0``
+header asterisk-config's pre-dial handler adds; the configured auto-answer delay (the demo's
+hands-free agent) applies to calls that come *to* the phone (a queue, a transfer), never to a
+call the PBX originates on the user's behalf. The trunk (``Local/<number>@trunk``, and
+``PJSIP/<number>@trunk`` in :mod:`pbxsim.engine.pjsip`) answers, is busy, rings out, reaches
+voicemail or fails as scripted for each premises number.
 """
 
 from __future__ import annotations
@@ -32,7 +38,11 @@ class PhoneConfig:
 class TrunkScript:
     """What a premises number does: ``answer`` after ``after`` s and talk ``talk`` s; ``busy``
     after ``after`` s; ``noanswer`` rings until the caller gives up; ``voicemail`` answers
-    after ``after`` s, plays a greeting and records for ``talk`` s."""
+    after ``after`` s, plays a greeting and records for ``talk`` s. Through the SIP trunk also
+    (the lab's verify_* captures): ``silent`` (the carrier sends nothing, not even ringing),
+    ``congestion`` (503: all circuits busy), ``invalid`` (404: unallocated number),
+    ``absent`` (480: the subscriber's phone is off) and ``unavailable`` (the trunk itself
+    cannot be reached: no channel at all)."""
 
     outcome: str = "answer"
     after: float = 3.0
@@ -47,7 +57,25 @@ class Ringing:
     caller_name: str
 
 
-OUTCOMES = ("answer", "busy", "noanswer", "voicemail")
+OUTCOMES = ("answer", "busy", "noanswer", "voicemail", "silent", "congestion", "invalid",
+            "absent", "unavailable")
+AUTOANSWER_VAR = "VIGIL_AUTOANSWER"
+
+
+def autoanswer_requested(ch: Channel) -> bool:
+    """A phone leg Vigil placed for its user: the variable reached the phone's channel, or
+    (a SIP endpoint) the INVITE carries asterisk-config's ``Call-Info: …;answer-after=0``."""
+    if (ch.get_var(AUTOANSWER_VAR) or "").lower() == "yes":
+        return True
+    info = ch.extra.get("sip_headers", {}).get("Call-Info", "")
+    return "answer-after=0" in info.replace(" ", "")
+
+
+def originated_leg(ch: Channel) -> bool:
+    """Whether ``ch`` (a phone's channel) is a leg the PBX originated to the phone itself
+    (AMI Originate), not a call someone placed to it."""
+    peer = ch.local_peer
+    return bool(ch.extra.get("originated") or (peer is not None and peer.extra.get("originated")))
 
 
 class Phones:
@@ -62,6 +90,9 @@ class Phones:
         # PJSIP endpoints (pjsip.conf: endpoint -> context) and their channels (ringing or up)
         self.endpoints: dict[str, str] = {"1101": "agent-phones"}
         self.endpoint_legs: dict[str, list[Channel]] = {}
+        #: the carrier endpoint: ``Dial(PJSIP/<number>@trunk)`` reaches the scripted premises
+        self.trunk_endpoint = "trunk"
+        self.trunk_context = "from-pstn"
 
     # -- configuration ----------------------------------------------------------------------
     def add_phone(self, exten: str, auto_answer: float | None = None,
@@ -96,10 +127,19 @@ class Phones:
         legs = self.endpoint_legs.setdefault(endpoint, [])
         legs.append(ch)
         ch.extra.setdefault("after_hangup", []).append(lambda: legs.remove(ch))
-        cfg = self.config.get(endpoint, self.default)
-        if cfg.auto_answer is not None:
-            ch.extra["answer_timer"] = self.engine.later(cfg.auto_answer, self._answer_endpoint,
-                                                         ch)
+        delay = self._auto_answer_delay(endpoint, ch)
+        if delay is not None:
+            ch.extra["answer_timer"] = self.engine.later(delay, self._answer_endpoint, ch)
+
+    def _auto_answer_delay(self, exten: str, ch: Channel) -> float | None:
+        """When the phone answers by itself: at once for a call placed for its user, after the
+        configured delay for a call to it, else never (someone answers it)."""
+        if autoanswer_requested(ch):
+            return 0.0
+        cfg = self.config.get(exten, self.default)
+        if cfg.auto_answer is None or originated_leg(ch):
+            return None
+        return cfg.auto_answer
 
     def _answer_endpoint(self, ch: Channel) -> None:
         timer = ch.extra.pop("answer_timer", None)
@@ -182,9 +222,9 @@ class Phones:
         """SimPhone(): ring until answered from outside or by auto-answer."""
         exten = pbx.ch.exten
         self.live.setdefault(exten, []).append(pbx)
-        cfg = self.config.get(exten, self.default)
-        if cfg.auto_answer is not None:
-            pbx.extra_timer = self.engine.later(cfg.auto_answer, self._answer, pbx)
+        delay = self._auto_answer_delay(exten, pbx.ch)
+        if delay is not None:
+            pbx.extra_timer = self.engine.later(delay, self._answer, pbx)
 
         def gone() -> None:
             self._drop(pbx)
