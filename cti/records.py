@@ -31,12 +31,24 @@ Record fields (all always present, ``None`` when not applicable):
   ``spy_sessions`` (mode listen/whisper/barge, supervisor, times), ``parks``, ``ring_attempts``,
   ``spied_call_id`` (for a supervisor's own spy call), ``resynced`` (the call spanned an AMI
   reconnect, so some of it was reconstructed).
+* Calls the PBX placed for a user (verification calls, click-to-dial, spies: an Originate that
+  rings the user's phone first, :mod:`cti.legs`): ``placed_from`` (that phone's device),
+  ``own_answer_at`` (when it answered), and for the number it then dialled ``far_ring_at``,
+  ``far_answer_at``, ``far_status`` (Asterisk's DIALSTATUS of that leg: ``VIGIL_DIALSTATUS``
+  when the dialplan set it) and ``far_cause`` (the far channel's hangup cause). Such a call is
+  ``outbound`` from the user (``caller_number`` the user's extension, ``agent_interface`` the
+  phone) to ``called_number``; its ``answer_at`` and ``outcome`` are the far leg's, and
+  ``failure_reason`` says why it did not connect (``busy``, ``no_answer``,
+  ``unallocated_number``, ``congestion``, ``chanunavail``, ``canceled``; for the own phone the
+  Originate's reason).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from cti.legs import PlacedLegs, extension_of_device, far_cause, far_outcome, record_fields
 
 Json = dict[str, Any]
 
@@ -74,6 +86,7 @@ class ChannelInfo:
     local_peer: str | None = None
     recording_file: str | None = None
     hold_since: float | None = None
+    spy_mode: str | None = None  # VIGIL_SPY_MODE: the mode the dialplan started ChanSpy in
 
     @property
     def party(self) -> str:
@@ -144,6 +157,7 @@ class CallState:
     spied_call_id: str | None = None
     end_at: float | None = None
     resynced: bool = False
+    legs: PlacedLegs = field(default_factory=PlacedLegs)
 
     @property
     def origin_channel(self) -> ChannelInfo | None:
@@ -174,6 +188,9 @@ def _outcome(call: CallState) -> str:
             status = (call.queue_status or "TIMEOUT").upper()
             return "timeout" if status == "TIMEOUT" else "exit_" + status.lower()
         return "abandoned"
+    far = far_outcome(call.legs)
+    if far is not None:
+        return far
     if call.answer_at is not None:
         return "answered"
     if call.last_dial_status:
@@ -225,12 +242,16 @@ def build_record(call: CallState, agent_parties: set[str]) -> Json:
         if stop is not None:
             talk = round(stop - call.answer_at, 3)
     files = [r["file"] for r in call.recordings if r.get("file")]
+    caller_number = origin.caller_number if origin else None
+    caller_name = origin.caller_name if origin else None
+    if call.legs.placed and call.legs.own_device:  # from the user, not the center's caller ID
+        caller_number, caller_name = extension_of_device(call.legs.own_device), call.agent
     return {
         "call_id": call.call_id,
         "queue_call_id": call.queue_call_id,
         "direction": _direction(call),
-        "caller_number": origin.caller_number if origin else None,
-        "caller_name": origin.caller_name if origin else None,
+        "caller_number": caller_number,
+        "caller_name": caller_name,
         "called_number": call.called_number,
         "queue": call.queue,
         "ivr_path": call.ivr_path,
@@ -252,7 +273,7 @@ def build_record(call: CallState, agent_parties: set[str]) -> Json:
         "abandon_position": call.abandon_position,
         "original_position": call.original_position,
         "transfer": call.transfer,
-        "failure_reason": call.failure_reason,
+        "failure_reason": call.failure_reason or far_cause(call.legs),
         "originate_action_id": call.originate_action_id,
         "recording_file": files[0] if files else None,
         "recordings": call.recordings,
@@ -261,6 +282,7 @@ def build_record(call: CallState, agent_parties: set[str]) -> Json:
         "ring_attempts": call.ring_attempts,
         "spied_call_id": call.spied_call_id,
         "resynced": call.resynced,
+        **record_fields(call.legs),
     }
 
 
