@@ -49,7 +49,7 @@ def test_answered_when_the_premises_answered_not_the_operator() -> None:
     [rec] = records("verify_answered")
     assert rec["own_answer_at"] < rec["far_answer_at"] == rec["answer_at"]
     assert rec["talk_seconds"] == pytest.approx(8.66, abs=0.05)  # until the operator hung up
-    assert rec["ended_by"] == "caller"  # the operator's phone hung up first
+    assert rec["ended_by"] == "agent"  # the operator hung up first
 
 
 def test_a_ringing_premises_is_seen_ringing() -> None:
