@@ -41,6 +41,8 @@ class PhonePlan:
     #: where transfers to an extension go (None: ``context``, which Dials the phone in
     #: asterisk-config); must ring the phone *from* the transferred caller's channel
     transfer_context: str | None = None
+    #: asterisk-config's ``[supervisor-spy]``: 81/82/83 + extension listen, whisper, barge
+    spy_context: str = "supervisor-spy"
 
     @property
     def transfer_to(self) -> str:
@@ -58,12 +60,6 @@ class PhonePlan:
 
     def state_interface(self, ext: str) -> str | None:
         return f"{self.state_technology}/{ext}" if self.state_technology else None
-
-    def spy_target(self, ext: str) -> str:
-        """The ChanSpy argument that finds this user's call leg."""
-        if self.state_technology:
-            return f"{self.state_technology}/{ext}"
-        return f"Local/{ext}@{self.context}"
 
 
 @dataclass(frozen=True, slots=True)

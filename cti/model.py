@@ -372,6 +372,8 @@ class CtiModel:
             if origin is not None and origin.first_context in self.config.agent_contexts:
                 call.agent_interface = origin.device
         self._records.append(build_record(call, self._agent_parties(call)))
+        for spy in call.spies:  # a spy on a call that is over is over
+            self.live_spies.pop(str(spy.get("spyer_uniqueid") or ""), None)
 
     def _maybe_finish(self, call: CallState, t: float) -> None:
         if call.live:
@@ -1133,11 +1135,11 @@ class CtiModel:
         uid = msg.get("SpyerUniqueid", "")
         spyer = self.channels.get(uid)
         spyee = self.channels.get(msg.get("SpyeeUniqueid", ""))
-        if spyer is None:
-            mode = "listen"
-        else:
-            mode = spyer.spy_mode if spyer.spy_mode in SPY_KEYS.values() else spy_mode(
-                spyer.app_data)
+        mode = "listen"
+        if spyer is not None:
+            mode = spy_mode(spyer.app_data)
+            if spyer.spy_mode in SPY_KEYS.values():
+                mode = str(spyer.spy_mode)
         spy: Json = {
             "mode": mode, "supervisor": _cid(msg.get("SpyerCallerIDNum")),
             "supervisor_channel": msg.get("SpyerChannel"),

@@ -20,11 +20,13 @@ from cti.ami_client import AmiClient, AmiSettings
 from cti.config import CtiSettings, cti_settings
 from cti.live import LivePublisher
 from cti.model import CtiModel, ModelConfig
+from cti.placed import PlacedCalls
 from cti.popdetail import detail_source
 from cti.recorder import Recorder
 from cti.retention import RecordingPurger
 from cti.screenpop import ScreenPop
 from cti.service import CtiService
+from cti.spies import SpyEvents
 from cti.verification import Verifier
 
 log = logging.getLogger(__name__)
@@ -65,14 +67,21 @@ class CtiRuntime:
         self.live = LivePublisher(services.bus, self.model, self.directory,
                                   lambda: services.clock.now().timestamp(), live_interval,
                                   stats=c.stats_config())
+        # calls placed for users: progress from the model after each message, the last event
+        # from the call record as soon as the model emits it
+        self.placed = PlacedCalls(services.bus, self.model, services.clock,
+                                  result_timeout=c.verification_timeout_seconds)
+        self.client.add_handler(self.placed.handle)
+        self.client.record_listeners.append(self.placed.on_record)
+        self.spies = SpyEvents(services.bus, self.model, self.directory)
+        self.client.add_handler(self.spies.handle)
         self.service = CtiService(self.client, self.directory, self.plan,
                                   outbound_context=s.outbound_context,
-                                  region=s.default_region, live=self.live)
-        self.verifier = Verifier(services.bus, self.service.commands, self.directory,
-                                 self.plan, s.outbound_context, region=s.default_region,
-                                 screenpop=self.screenpop, clock=services.clock,
+                                  region=s.default_region, live=self.live, placed=self.placed)
+        self.verifier = Verifier(services.bus, self.service, screenpop=self.screenpop,
+                                 clock=services.clock,
                                  result_timeout=c.verification_timeout_seconds)
-        self.recorder = Recorder(services.db, services.clock, services.bus)
+        self.recorder = Recorder(services.db, services.clock, services.bus, self.directory)
         self.recorder.listeners += [self.verifier.on_record,
                                     lambda rec, _id: self.live.add_record(rec)]
         self.purger = RecordingPurger(services.db, services.clock, c.recordings_dir,
@@ -113,6 +122,7 @@ class CtiRuntime:
         await self.client.stop()
         await self.screenpop.close()
         await self.verifier.close()
+        await self.placed.close()
         tasks = self._tasks + list(self._requests)
         for task in tasks:
             task.cancel()

@@ -28,10 +28,13 @@ if TYPE_CHECKING:
 @dataclass
 class PhoneConfig:
     """``auto_answer``: seconds of ringing before the phone answers by itself (None: only when
-    told). ``talk``: seconds after answering before it hangs up by itself (None: never)."""
+    told). ``talk``: seconds after answering before it hangs up by itself (None: never).
+    ``answers``: False for a phone that never answers by itself, not even a call placed for
+    its user (unplugged, the browser tab closed): that call's own leg rings out."""
 
     auto_answer: float | None = None
     talk: float | None = None
+    answers: bool = True
 
 
 @dataclass
@@ -96,8 +99,8 @@ class Phones:
 
     # -- configuration ----------------------------------------------------------------------
     def add_phone(self, exten: str, auto_answer: float | None = None,
-                  talk: float | None = None) -> None:
-        self.config[exten] = PhoneConfig(auto_answer, talk)
+                  talk: float | None = None, answers: bool = True) -> None:
+        self.config[exten] = PhoneConfig(auto_answer, talk, answers)
 
     def script_number(self, number: str, outcome: str, after: float = 3.0,
                       talk: float = 8.0) -> None:
@@ -134,9 +137,11 @@ class Phones:
     def _auto_answer_delay(self, exten: str, ch: Channel) -> float | None:
         """When the phone answers by itself: at once for a call placed for its user, after the
         configured delay for a call to it, else never (someone answers it)."""
+        cfg = self.config.get(exten, self.default)
+        if not cfg.answers:
+            return None
         if autoanswer_requested(ch):
             return 0.0
-        cfg = self.config.get(exten, self.default)
         if cfg.auto_answer is None or originated_leg(ch):
             return None
         return cfg.auto_answer
