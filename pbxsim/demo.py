@@ -53,13 +53,16 @@ def demo_dialplan(agi_url: str) -> Dialplan:
         Step("Hangup")])
     dp.add("trunk", "_X.", [Step("SimTrunk")])
     # As asterisk-config's [outbound]: the center's caller ID, the number through the SIP trunk
-    # (pbxsim.engine.pjsip, scripted per number), Dial's result for the CTI.
+    # (pbxsim.engine.pjsip, scripted per number), Dial's result for the CTI from a hangup
+    # handler (whoever hangs up, answered or not).
     dp.add("outbound", "_X.", [
         Step("NoOp", "verification call to ${EXTEN}"),
         Step("Set", f"CALLERID(num)={CENTER_CALLER_ID}"),
         Step("Set", f"CALLERID(name)={CENTER_CALLER_NAME}"),
-        Step("Dial", f"PJSIP/${{EXTEN}}@trunk,{VERIFY_RING_SECONDS}"),
-        Step("Set", "VIGIL_DIALSTATUS=${DIALSTATUS}"), Step("Hangup")])
+        Step("Set", "CHANNEL(hangup_handler_push)=vigil-dialstatus,s,1"),
+        Step("Dial", f"PJSIP/${{EXTEN}}@trunk,{VERIFY_RING_SECONDS}"), Step("Hangup")])
+    dp.add("vigil-dialstatus", "s", [Step("Set", "VIGIL_DIALSTATUS=${DIALSTATUS}"),
+                                     Step("Return")])
     add_spy_contexts(dp, "Local/${EXTEN:2}@phones-")
     # As asterisk-config's [agent-phones] for SIP endpoints (a WebRTC softphone registered as
     # PJSIP/<ext>): the pre-dial handler asks the phone to answer a call Vigil placed for it.

@@ -323,8 +323,50 @@ def step_applies(ch: Channel, step: Step) -> bool:
     return (ch.get_var(name) or "") == value
 
 
+#: applications a handler (pre-dial, hangup) may run: they finish at once
+_INSTANT_APPS = {"noop", "set"}
+
+
+def run_instant(engine: Engine, ch: Channel, target: str) -> None:
+    """Run a handler subroutine (``context,exten,priority``) on ``ch`` until ``Return``: a
+    pre-dial handler (Dial's ``b()``) on the new channel before it is called, or a hangup
+    handler (``CHANNEL(hangup_handler_push)``) before the channel's Hangup event. Newexten for
+    each priority; only instant applications."""
+    ctx, _, rest = target.partition(",")
+    exten, _, prio = rest.partition(",")
+    exten = exten or "s"
+    start = int(prio) if prio.strip().isdigit() else 1
+    steps = engine.dialplan.lookup(ctx, exten) or []
+    saved = (ch.context, ch.exten, ch.priority)
+    for priority, step in enumerate(steps[start - 1:], start=start):
+        app = step.app.lower()
+        if app == "return":
+            break
+        if app not in _INSTANT_APPS or not step_applies(ch, step):
+            continue
+        data = expand(ch, step.data)
+        ch.context, ch.exten, ch.priority = ctx, exten, priority
+        engine.chan_event("Newexten", ch, [("Extension", exten), ("Application", step.app),
+                                           ("AppData", data)], "dialplan,all")
+        if app == "set":
+            set_on(engine, ch, data)
+    ch.context, ch.exten, ch.priority = saved
+
+
+def _push_hangup_handler(engine: Engine, ch: Channel, target: str) -> None:
+    previous = ch.extra.get("pre_hangup")
+
+    def run() -> None:
+        if previous is not None:
+            previous()
+        run_instant(engine, ch, target)
+
+    ch.extra["pre_hangup"] = run
+
+
 def set_on(engine: Engine, ch: Channel, data: str) -> None:
-    """``Set(NAME=value)`` on ``ch``: a channel variable (VarSet), ``CALLERID(num|name)``, or
+    """``Set(NAME=value)`` on ``ch``: a channel variable (VarSet), ``CALLERID(num|name)``,
+    ``CHANNEL(hangup_handler_push)`` (a handler run before the Hangup event), or
     ``PJSIP_HEADER(add,Name)``, which is kept on the channel for the SIP phone to read (the
     INVITE's header; no AMI event)."""
     name, sep, value = data.partition("=")
@@ -332,7 +374,9 @@ def set_on(engine: Engine, ch: Channel, data: str) -> None:
         return
     name = name.strip()
     upper = name.upper()
-    if upper in ("CALLERID(NUM)", "CALLERID(NAME)"):
+    if upper == "CHANNEL(HANGUP_HANDLER_PUSH)":
+        _push_hangup_handler(engine, ch, value)
+    elif upper in ("CALLERID(NUM)", "CALLERID(NAME)"):
         num, cid_name = ch.cid_num, ch.cid_name
         if upper.endswith("(NUM)"):
             num = value

@@ -19,7 +19,8 @@ the lab's verify_* captures (asterisk-config against a SIP carrier):
 * the caller hangs up first: ``DialEnd CANCEL``.
 
 Options: ``b(context^exten^priority)``, the pre-dial handler, runs on the new channel before it
-is called (asterisk-config's ``vigil-autoanswer`` adds the ``Call-Info`` auto-answer header).
+is called (asterisk-config's ``vigil-autoanswer`` adds the ``Call-Info`` auto-answer header;
+:func:`pbxsim.engine.dialplan.run_instant`).
 """
 
 from __future__ import annotations
@@ -28,14 +29,12 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .channels import RINGING, UP, Channel
-from .dialplan import Pbx, expand, set_on, step_applies
+from .dialplan import Pbx, run_instant
 from .phones import TrunkScript
 
 if TYPE_CHECKING:
     from .core import Engine
 
-#: instant applications a pre-dial handler may run
-_HANDLER_APPS = {"noop", "set"}
 _PREDIAL = re.compile(r"b\(([^)]*)\)")
 NO_ROUTE, NORMAL, BUSY_CAUSE, NO_ANSWER, CONGESTION = 3, 16, 17, 19, 34
 #: the cause a premises number's failure hangs the far channel up with
@@ -71,30 +70,6 @@ def parse_pjsip(dest: str) -> tuple[str, str | None]:
     return (endpoint, number) if at else (number, None)
 
 
-def run_predial(engine: Engine, ch: Channel, handler: str) -> None:
-    """Run a pre-dial handler (``context^exten^priority``) on ``ch``: Newexten for each
-    priority, only instant applications, until ``Return``."""
-    ctx, _, rest = handler.partition("^")
-    exten, _, prio = rest.partition("^")
-    exten = exten or "s"
-    start = int(prio) if prio.isdigit() else 1
-    steps = engine.dialplan.lookup(ctx, exten) or []
-    saved = (ch.context, ch.exten, ch.priority)
-    for priority, step in enumerate(steps[start - 1:], start=start):
-        app = step.app.lower()
-        if app == "return":
-            break
-        if app not in _HANDLER_APPS or not step_applies(ch, step):
-            continue
-        data = expand(ch, step.data)
-        ch.context, ch.exten, ch.priority = ctx, exten, priority
-        engine.chan_event("Newexten", ch, [("Extension", exten), ("Application", step.app),
-                                           ("AppData", data)], "dialplan,all")
-        if app == "set":
-            set_on(engine, ch, data)
-    ch.context, ch.exten, ch.priority = saved
-
-
 def dial_pjsip(pbx: Pbx, parts: list[str], started: float) -> bool:
     """``Dial(PJSIP/…[,timeout[,options]])`` on ``pbx``'s channel; see the module docstring."""
     eng, caller = pbx.engine, pbx.ch
@@ -121,7 +96,7 @@ def dial_pjsip(pbx: Pbx, parts: list[str], started: float) -> bool:
         far.extra["originated"] = True  # the user's own phone, rung for an Originate
     handler = _PREDIAL.search(options)
     if handler is not None:
-        run_predial(eng, far, handler.group(1))
+        run_instant(eng, far, handler.group(1).replace("^", ","))
     if number is not None:
         far.exten = number
         eng.set_callerid(far, number, "")

@@ -11,6 +11,7 @@ import pytest
 from cti.ami_codec import AmiDecoder
 from pbxsim.demo import PbxSim
 from pbxsim.engine.clock import VirtualScheduler
+from pbxsim.engine.dialplan import Step
 from pbxsim.engine.originate import OriginateRequest, originate
 from pbxsim.framing import Message
 from tests.lab22 import LAB22, VERIFY
@@ -151,11 +152,22 @@ LAB_SCRIPTS = {  # what the lab's carrier did, as a pbxsim trunk script (outcome
     "verify_unavailable_480": ("absent", 0.0)}
 
 
+def lab_outbound(sim: PbxSim) -> None:
+    """[outbound] as the lab ran it that day: VIGIL_DIALSTATUS set after Dial() (so not for
+    an answered call), before asterisk-config moved it into a hangup handler."""
+    sim.engine.dialplan.add("outbound", "_X.", [
+        Step("NoOp", "verification call to ${EXTEN}"),
+        Step("Set", "CALLERID(num)=4000"), Step("Set", "CALLERID(name)=Alarm Center"),
+        Step("Dial", "PJSIP/${EXTEN}@trunk,30"),
+        Step("Set", "VIGIL_DIALSTATUS=${DIALSTATUS}"), Step("Hangup")])
+
+
 @pytest.mark.parametrize("name", VERIFY)
 def test_trunk_outcomes_are_what_asterisk_22_sent(name: str) -> None:
     lab = AmiDecoder().feed((LAB22 / f"{name}.ami").read_bytes())
     outcome, after = LAB_SCRIPTS[name]
     sim, sched, ev = rig()
+    lab_outbound(sim)
     sim.engine.phones.script_number("057192319938", outcome, after=after, talk=60)
     place(sim, "057192319938")
     sched.advance(8.68)
@@ -267,3 +279,19 @@ def test_an_explicit_hangup_of_the_spy_ends_it_at_once() -> None:
     assert [e for e, _ in _spy_sequence(ev)] == ["ChanSpyStart", "ChanSpyStop"]
     assert not [c for c in sim.engine.channels if c.startswith("Local/2001@phones-")]
     assert [c for c in sim.engine.channels if c.startswith("Local/1001@phones-")]
+
+
+@pytest.mark.parametrize(("outcome", "status"), [("answer", "ANSWER"), ("busy", "BUSY"),
+                                                 ("unavailable", "CHANUNAVAIL")])
+def test_the_demo_reports_every_dial_status_from_a_hangup_handler(outcome: str,
+                                                                   status: str) -> None:
+    """As asterisk-config now does: VIGIL_DIALSTATUS before the operator leg's Hangup, for an
+    answered call too."""
+    sim, sched, ev = rig()
+    sim.engine.phones.script_number("13900000002", outcome, after=1, talk=3)
+    place(sim, "13900000002", channel_id="v-9")
+    sched.advance(60)
+    names = [(e.get("Event"), e.get("Variable"), e.get("Uniqueid")) for e in ev]
+    handler = names.index(("VarSet", "VIGIL_DIALSTATUS", "v-9"))
+    assert names.index(("Hangup", "", "v-9")) > handler
+    assert of(ev, "VarSet", Variable="VIGIL_DIALSTATUS")[0].get("Value") == status
