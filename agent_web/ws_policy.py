@@ -21,8 +21,9 @@ FLOOR_TOPICS = ("incident.*", "signal.received")
 OPT_IN_TOPICS = frozenset({"signal.received"})
 # Topics an agent receives only when the event names that agent.
 PERSONAL_TOPICS = ("screenpop", "screenpop.*", "agent.*", "call.*", "verification.*")
-# Topics supervisors and administrators receive in full.
-SUPERVISOR_TOPICS = ("queue.*", "agent.*", "call.*", "cti.connection", "wallboard.*")
+# Topics supervisors and administrators receive in full (``spy.*``: who listens to whom; never
+# sent to the agent listened to).
+SUPERVISOR_TOPICS = ("queue.*", "agent.*", "call.*", "cti.connection", "wallboard.*", "spy.*")
 
 # Everything the hub subscribes to on the bus.
 HUB_PATTERNS = tuple(dict.fromkeys(FLOOR_TOPICS + PERSONAL_TOPICS + SUPERVISOR_TOPICS))
