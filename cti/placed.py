@@ -211,7 +211,12 @@ class PlacedCalls:
         return placed
 
     async def _expire(self, call_id: str) -> None:
+        """``failed``/``no_result`` when the call is neither live in the model nor ended after
+        ``result_timeout`` (the AMI link dropped, the outcome was lost); a long conversation or
+        spy is live, and is waited for."""
         await self.clock.sleep(self.result_timeout)
+        while call_id in self.model.calls and call_id in self.calls:
+            await self.clock.sleep(self.result_timeout)
         placed = self._forget(call_id)
         if placed is not None:
             log.warning("placed call %s: no call record within %g s", call_id,

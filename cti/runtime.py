@@ -80,7 +80,8 @@ class CtiRuntime:
                                   region=s.default_region, live=self.live, placed=self.placed)
         self.verifier = Verifier(services.bus, self.service, screenpop=self.screenpop,
                                  clock=services.clock,
-                                 result_timeout=c.verification_timeout_seconds)
+                                 result_timeout=c.verification_timeout_seconds,
+                                 is_live=self.model.calls.__contains__)
         self.recorder = Recorder(services.db, services.clock, services.bus, self.directory)
         self.recorder.listeners += [self.verifier.on_record,
                                     lambda rec, _id: self.live.add_record(rec)]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -81,11 +81,13 @@ class Verifier:
     """Places verification calls and reports their results."""
 
     def __init__(self, bus: Bus, placer: Placer, *, screenpop: Any = None,
-                 clock: Clock | None = None, result_timeout: float = 120.0) -> None:
+                 clock: Clock | None = None, result_timeout: float = 120.0,
+                 is_live: Callable[[str], bool] = lambda call_id: False) -> None:
         self.bus, self.placer = bus, placer
         self.screenpop = screenpop
         self.clock: Clock = clock or SystemClock()
         self.result_timeout = result_timeout
+        self.is_live = is_live  # the call is still going on (the model has it): wait on
         self.pending: dict[str, Pending] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._seq = 0
@@ -149,8 +151,11 @@ class Verifier:
         return pending
 
     async def _expire(self, channel_id: str, deadline: float) -> None:
-        """Report the call failed when its record has not come by ``deadline`` (monotonic)."""
+        """Report the call failed when its record has not come by ``deadline`` (monotonic)
+        and it is not going on any more (a conversation with the premises may be long)."""
         await self.clock.sleep(deadline - self.clock.monotonic())
+        while self.is_live(channel_id) and channel_id in self.pending:
+            await self.clock.sleep(self.result_timeout)
         pending = self._forget(channel_id)
         if pending is not None:
             log.warning("verification call %s: no call record within %g s", channel_id,

@@ -39,9 +39,11 @@ class Placer:
         return {"call_id": kw["call_id"]}
 
 
-def verifier(clock: FakeClock, placer: Placer, timeout: float = 90.0) -> tuple[Verifier, Bus]:
+def verifier(clock: FakeClock, placer: Placer, timeout: float = 90.0,
+             live: set[str] | None = None) -> tuple[Verifier, Bus]:
     bus = Bus(node="t")
-    v = Verifier(bus, placer, clock=clock, result_timeout=timeout)  # type: ignore[arg-type]
+    v = Verifier(bus, placer, clock=clock, result_timeout=timeout,  # type: ignore[arg-type]
+                 is_live=(live if live is not None else set()).__contains__)
     return v, bus
 
 
@@ -156,3 +158,20 @@ async def test_own_phone_not_answering_is_its_own_cause() -> None:
     [ev] = results(sub)
     assert (ev.data["result"], ev.data["cause"], ev.data["note"]) == (
         "failed", "own_no_answer", "your phone did not answer")
+
+
+async def test_a_long_conversation_is_waited_for() -> None:
+    clock = FakeClock()
+    live: set[str] = set()
+    v, bus = verifier(clock, Placer(), live=live)
+    sub = bus.subscribe("verification.call_result", name="t")
+    channel_id = await v.request(REQUEST)
+    assert channel_id is not None
+    live.add(channel_id)  # the operator talks with the premises for minutes
+    for _ in range(5):
+        clock.advance(90)
+        await settle()
+    assert results(sub) == []
+    v.on_record({"call_id": channel_id, "outcome": "answered"}, 4)
+    [ev] = results(sub)
+    assert ev.data["result"] == "answered"
