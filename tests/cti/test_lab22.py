@@ -80,3 +80,31 @@ def test_spy_through_the_dialplan_with_e_ends_with_the_call() -> None:
     assert spies[0]["ended_at"] <= spied["end_at"]
     supervisor = next(r for r in recs if r["spied_call_id"])
     assert (supervisor["caller_number"], supervisor["outcome"]) == ("2001", "answered")
+
+
+def _essence(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: rec[k] for k in ("direction", "caller_number", "called_number", "outcome",
+                                "failure_reason", "far_status", "far_cause", "queue")}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_pbxsim_gives_the_record_asterisk_gave(name: str) -> None:
+    """The same premises behaviour through pbxsim's SIP trunk makes the same call record."""
+    from cti.ami_codec import AmiDecoder
+    from cti.model import replay_messages
+    from tests.pbxsim.test_placed_calls import LAB_SCRIPTS, lab_outbound, place, rig
+
+    outcome, after = LAB_SCRIPTS[name]
+    sim, sched, ev = rig()
+    lab_outbound(sim)
+    sim.engine.phones.script_number("057192319938", outcome, after=after, talk=60)
+    place(sim, "057192319938", channel_id="verif-1-1-1")
+    sched.advance(8.68)
+    if outcome == "answer":
+        assert sim.engine.phones.hangup("1001")
+    sched.advance(60)
+    decoded = AmiDecoder().feed(b"".join(m.encode() for m in ev))
+    config = ModelConfig(agent_contexts=frozenset({"agent-phones", "phones"}))
+    [from_pbxsim], _ = replay_messages([(m, None) for m in decoded], config)
+    [from_asterisk] = records(name)
+    assert _essence(from_pbxsim) == _essence(from_asterisk)
