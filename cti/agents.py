@@ -116,3 +116,22 @@ class AgentDirectory:
 
     def cached(self, ext: str | None) -> AgentUser | None:
         return self._by_ext.get(ext) if ext else None
+
+
+def record_user(directory: AgentDirectory) -> Callable[[dict[str, Any]], None]:
+    """A call-record listener (:attr:`cti.ami_client.AmiClient.record_listeners`): a call that
+    is not a queue call has no member name from app_queue; when a Vigil user's phone placed or
+    took it (``agent_interface``), the record gets that user (``user_id``, and ``agent`` their
+    display name), so a verification call or a click-to-dial is the operator's call in the
+    records and the reports. From the directory's cache: the CTI looked the user up when it
+    placed the call."""
+
+    def complete(record: dict[str, Any]) -> None:
+        if record.get("queue") or record.get("user_id"):
+            return
+        user = directory.cached(extension_of(record.get("agent_interface")))
+        if user is not None:
+            record["user_id"] = user.id
+            record["agent"] = record.get("agent") or user.display_name
+
+    return complete

@@ -166,7 +166,8 @@ class AmiClient:
         self.messages_processed = 0
         self.last_error: str | None = None
         self._handlers: list[Handler] = []
-        #: told of every call record the model emits, in wire order (before the handlers)
+        #: told of every call record the model emits, in wire order, before it is published
+        #: (``cti.call.ended``) and before the handlers see the message that ended the call
         self.record_listeners: list[RecordListener] = []
         self._ids = itertools.count(1)
         self._manager: _Manager | None = None
@@ -296,12 +297,12 @@ class AmiClient:
                 log.exception("CTI model failed on %s", msg.get("Event") or msg)
             self.messages_processed += 1
             for record in self.model.take_records():
-                self._publish("cti.call.ended", record)
-                for listener in self.record_listeners:
+                for listener in self.record_listeners:  # they may complete the record
                     try:
                         listener(record)
                     except Exception:
                         log.exception("call record listener failed")
+                self._publish("cti.call.ended", record)
             for session in self.model.take_sessions():
                 self._publish("cti.agent.session", session)
             for handler in self._handlers:

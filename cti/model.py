@@ -188,8 +188,8 @@ class CtiModel:
         self.queues: dict[str, Queue] = {}
         self.sessions: dict[str, Session] = {}
         self.devices: dict[str, str] = {}
-        self.agent_names: dict[str, str] = {}  # device -> member name, remembered after logout
         self.live_spies: dict[str, Json] = {}  # spying channel's uniqueid -> its spy session
+        self.agent_names: dict[str, str] = {}  # device -> member name, remembered after logout
         self._pending: dict[str, float] = {}  # call id -> deadline for a late AgentComplete
         self._records: list[Json] = []
         self._closed_sessions: list[Json] = []
@@ -450,8 +450,10 @@ class CtiModel:
             self._note_context(call, chan, context, exten)
 
     _VARS = frozenset({"MIXMONITOR_FILENAME", "VIGIL_IVR_PATH", "VIGIL_ACCOUNT_ID",
-                       "VIGIL_INCIDENT_ID", "INCIDENT_ID", "QUEUESTATUS", "VIGIL_DIALSTATUS",
-                       "VIGIL_SPY_MODE"})
+                       "VIGIL_INCIDENT_ID", "INCIDENT_ID", "QUEUESTATUS"})
+
+    # the far leg's verdict (cti.legs) and the mode a spy started in
+    _VARS = _VARS | {"VIGIL_DIALSTATUS", "VIGIL_SPY_MODE"}
 
     def _varset(self, msg: Mapping[str, str], t: float) -> None:
         name = msg.get("Variable", "")
@@ -473,6 +475,9 @@ class CtiModel:
         call = self.calls.get(chan.linkedid)
         if call is None or not value:
             return
+        if name == "VIGIL_DIALSTATUS":
+            call.legs.dialstatus = value
+            return
         if name == "VIGIL_IVR_PATH":
             call.ivr_path = value
         elif name == "VIGIL_ACCOUNT_ID":
@@ -481,8 +486,6 @@ class CtiModel:
             call.incident_id = value
         elif name == "QUEUESTATUS":
             call.queue_status = value
-        elif name == "VIGIL_DIALSTATUS":
-            call.legs.dialstatus = value
 
     def _chanvars(self, msg: Mapping[str, str], chan: ChannelInfo) -> None:
         for name in self._VARS:

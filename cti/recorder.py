@@ -4,11 +4,6 @@ After a record is stored, the listeners given (the verification tracker, the liv
 hear of it with the row id, and ``call.ended`` goes out for the agent's console (the ``call.*``
 topics reach the agent the event names). A record that cannot be stored is logged and counted,
 never retried in a loop: the AMI stream must not back up behind the database.
-
-A call that is not a queue call has no member name from app_queue: when the phone of a Vigil
-user placed or took it (``agent_interface``), the record gets that user (``user_id``, and
-``agent`` their display name) before it is stored, so a verification call or a click-to-dial is
-the operator's call in the records and the reports.
 """
 
 from __future__ import annotations
@@ -20,7 +15,7 @@ from typing import Any
 from core.bus import Bus, Event
 from core.clock import Clock
 from core.db import Database
-from cti.agents import AgentDirectory, extension_of
+from cti.agents import extension_of
 from cti.store import store_record, store_session
 
 log = logging.getLogger(__name__)
@@ -30,10 +25,8 @@ TOPICS = ("cti.call.ended", "cti.agent.session")
 
 
 class Recorder:
-    def __init__(self, db: Database, clock: Clock, bus: Bus,
-                 directory: AgentDirectory | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock, bus: Bus) -> None:
         self.db, self.clock, self.bus = db, clock, bus
-        self.directory = directory
         self.listeners: list[Listener] = []
         self.stored = 0
         self.failed = 0
@@ -41,8 +34,6 @@ class Recorder:
     async def handle(self, event: Event) -> int | None:
         """Store one event's record or session; returns the stored row id."""
         data = dict(event.data)
-        if event.topic == "cti.call.ended":
-            await self._user_of(data)
         try:
             async with self.db.transaction() as s:
                 if event.topic == "cti.agent.session":
@@ -68,22 +59,9 @@ class Recorder:
             "id": row_id, "call_id": data.get("call_id"), "direction": data.get("direction"),
             "caller_id": data.get("caller_number"), "number": data.get("called_number"),
             "queue": data.get("queue"), "agent": data.get("agent"), "interface": iface,
-            "extension": extension_of(iface), "user_id": data.get("user_id"),
-            "outcome": data.get("outcome"),
+            "extension": extension_of(iface), "outcome": data.get("outcome"),
             "talk_seconds": data.get("talk_seconds"), "state": "ended"})
         return row_id
-
-    async def _user_of(self, data: dict[str, Any]) -> None:
-        if self.directory is None or data.get("queue") or data.get("user_id"):
-            return
-        try:
-            user = await self.directory.by_extension(extension_of(data.get("agent_interface")))
-        except Exception:
-            log.exception("user of call record %s not found", data.get("call_id"))
-            return
-        if user is not None:
-            data["user_id"] = user.id
-            data["agent"] = data.get("agent") or user.display_name
 
     async def run(self) -> None:
         with self.bus.subscribe(*TOPICS, name="cti-recorder") as sub:

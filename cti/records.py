@@ -26,11 +26,6 @@ Record fields (all always present, ``None`` when not applicable):
 * ``ended_by`` — for queue calls app_queue's AgentComplete reason (``caller``, ``agent``,
   ``transfer``); otherwise the party whose hangup came first (``caller``, ``agent``, ``called``)
   or ``system`` when the PBX hung up.
-* ``abandon_position``/``original_position``, ``transfer`` (type, to, context, at, by),
-  ``failure_reason``, ``originate_action_id``, ``recording_file`` and ``recordings``,
-  ``spy_sessions`` (mode listen/whisper/barge, supervisor, times), ``parks``, ``ring_attempts``,
-  ``spied_call_id`` (for a supervisor's own spy call), ``resynced`` (the call spanned an AMI
-  reconnect, so some of it was reconstructed).
 * Calls the PBX placed for a user (verification calls, click-to-dial, spies: an Originate that
   rings the user's phone first, :mod:`cti.legs`): ``placed_from`` (that phone's device),
   ``own_answer_at`` (when it answered), and for the number it then dialled ``far_ring_at``,
@@ -41,6 +36,11 @@ Record fields (all always present, ``None`` when not applicable):
   ``failure_reason`` says why it did not connect (``busy``, ``no_answer``,
   ``unallocated_number``, ``congestion``, ``chanunavail``, ``canceled``; for the own phone the
   Originate's reason).
+* ``abandon_position``/``original_position``, ``transfer`` (type, to, context, at, by),
+  ``failure_reason``, ``originate_action_id``, ``recording_file`` and ``recordings``,
+  ``spy_sessions`` (mode listen/whisper/barge, supervisor, times), ``parks``, ``ring_attempts``,
+  ``spied_call_id`` (for a supervisor's own spy call), ``resynced`` (the call spanned an AMI
+  reconnect, so some of it was reconstructed).
 """
 
 from __future__ import annotations
@@ -145,6 +145,7 @@ class CallState:
     incident_id: str | None = None
     originate_action_id: str | None = None
     originate_failed: bool = False
+    legs: PlacedLegs = field(default_factory=PlacedLegs)  # a call placed for a user (cti.legs)
     failure_reason: str | None = None
     application: str | None = None
     transfer: Json | None = None
@@ -157,7 +158,6 @@ class CallState:
     spied_call_id: str | None = None
     end_at: float | None = None
     resynced: bool = False
-    legs: PlacedLegs = field(default_factory=PlacedLegs)
 
     @property
     def origin_channel(self) -> ChannelInfo | None:
@@ -275,6 +275,7 @@ def build_record(call: CallState, agent_parties: set[str]) -> Json:
         "transfer": call.transfer,
         "failure_reason": call.failure_reason or far_cause(call.legs),
         "originate_action_id": call.originate_action_id,
+        **record_fields(call.legs),
         "recording_file": files[0] if files else None,
         "recordings": call.recordings,
         "spy_sessions": call.spies,
@@ -282,7 +283,6 @@ def build_record(call: CallState, agent_parties: set[str]) -> Json:
         "ring_attempts": call.ring_attempts,
         "spied_call_id": call.spied_call_id,
         "resynced": call.resynced,
-        **record_fields(call.legs),
     }
 
 

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from core.services import Services
-from cti.agents import AgentDirectory, PhonePlan
+from cti.agents import AgentDirectory, PhonePlan, record_user
 from cti.ami_client import AmiClient, AmiSettings
 from cti.config import CtiSettings, cti_settings
 from cti.live import LivePublisher
@@ -72,7 +72,7 @@ class CtiRuntime:
         self.placed = PlacedCalls(services.bus, self.model, services.clock,
                                   result_timeout=c.verification_timeout_seconds)
         self.client.add_handler(self.placed.handle)
-        self.client.record_listeners.append(self.placed.on_record)
+        self.client.record_listeners += [record_user(self.directory), self.placed.on_record]
         self.spies = SpyEvents(services.bus, self.model, self.directory)
         self.client.add_handler(self.spies.handle)
         self.service = CtiService(self.client, self.directory, self.plan,
@@ -82,7 +82,7 @@ class CtiRuntime:
                                  clock=services.clock,
                                  result_timeout=c.verification_timeout_seconds,
                                  is_live=self.model.calls.__contains__)
-        self.recorder = Recorder(services.db, services.clock, services.bus, self.directory)
+        self.recorder = Recorder(services.db, services.clock, services.bus)
         self.recorder.listeners += [self.verifier.on_record,
                                     lambda rec, _id: self.live.add_record(rec)]
         self.purger = RecordingPurger(services.db, services.clock, c.recordings_dir,

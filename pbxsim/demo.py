@@ -16,17 +16,17 @@ DEMO_QUEUES = {"support": "4000", "emergency": "4001", "billing": "4002"}
 IVR_LINE = "4100"
 AGENT_PHONES = ("1001", "1002")
 SUPERVISOR_PHONES = ("2001",)
-#: where the CTI sends blind and attended transfers to an agent (as asterisk-config's
-#: [from-agents]: agents dial each other there and the callee's phone is Dialled)
-TRANSFER_CONTEXT = "from-agents"
 #: as asterisk-config's [globals] and [supervisor-spy]
 CENTER_CALLER_ID = "4000"
 CENTER_CALLER_NAME = "Alarm Center"
 VERIFY_RING_SECONDS = 30
 SPY_CONTEXT = "supervisor-spy"
+SPY_MODES = {"81": ("listen", "q"), "82": ("whisper", "qw"), "83": ("barge", "qB")}
 #: SIP endpoints' phones (``Local/<ext>@sip-phones`` Dials ``PJSIP/<ext>``)
 SIP_PHONES = "sip-phones"
-SPY_MODES = {"81": ("listen", "q"), "82": ("whisper", "qw"), "83": ("barge", "qB")}
+#: where the CTI sends blind and attended transfers to an agent (as asterisk-config's
+#: [from-agents]: agents dial each other there and the callee's phone is Dialled)
+TRANSFER_CONTEXT = "from-agents"
 
 
 def demo_dialplan(agi_url: str) -> Dialplan:

@@ -2,14 +2,8 @@
 
 An agent phone (``Local/1001@phones``) rings until something answers it: the console's
 softphone in demo mode through ``Phones.answer`` (a Python call, no AMI involved), or an
-auto-answer delay when configured. A call Vigil places for the user (its channel carries
-``VIGIL_AUTOANSWER=yes``, inherited from the Originate as Asterisk inherits ``_``/``__``
-variables) is answered at once, as the real phone does on the ``Call-Info: …;answer-after=0``
-header asterisk-config's pre-dial handler adds; the configured auto-answer delay (the demo's
-hands-free agent) applies to calls that come *to* the phone (a queue, a transfer), never to a
-call the PBX originates on the user's behalf. The trunk (``Local/<number>@trunk``, and
-``PJSIP/<number>@trunk`` in :mod:`pbxsim.engine.pjsip`) answers, is busy, rings out, reaches
-voicemail or fails as scripted for each premises number.
+auto-answer delay when configured. The trunk (``Local/<number>@trunk``) answers, is busy,
+rings out or reaches voicemail as scripted for each premises number.
 """
 
 from __future__ import annotations
@@ -135,8 +129,13 @@ class Phones:
             ch.extra["answer_timer"] = self.engine.later(delay, self._answer_endpoint, ch)
 
     def _auto_answer_delay(self, exten: str, ch: Channel) -> float | None:
-        """When the phone answers by itself: at once for a call placed for its user, after the
-        configured delay for a call to it, else never (someone answers it)."""
+        """When the phone answers by itself: at once for a call placed for its user (its
+        channel carries ``VIGIL_AUTOANSWER=yes``, inherited from the Originate as Asterisk
+        inherits ``_``/``__`` variables, as the real phone answers on the ``Call-Info:
+        …;answer-after=0`` header asterisk-config's pre-dial handler adds); after the
+        configured delay (the demo's hands-free agent) for a call that comes *to* it (a queue,
+        a transfer), never for a leg the PBX originates on its user's behalf; else never
+        (someone answers it)."""
         cfg = self.config.get(exten, self.default)
         if not cfg.answers:
             return None
