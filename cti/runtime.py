@@ -121,9 +121,9 @@ class CtiRuntime:
 
     async def stop(self) -> None:
         await self.client.stop()
+        await self.placed.close()
         await self.screenpop.close()
         await self.verifier.close()
-        await self.placed.close()
         tasks = self._tasks + list(self._requests)
         for task in tasks:
             task.cancel()
