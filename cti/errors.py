@@ -7,8 +7,9 @@ no Asterisk sentence has to reach a Chinese console.
 
 Codes (docs/cti.md lists them with their HTTP status):
 
-* the rules: ``no_extension``, ``no_call``, ``not_connected``, ``agent_no_call``, ``no_spy``,
-  ``invalid_mode``, ``invalid_number``, ``refused``;
+* the rules: ``no_extension``, ``no_call``, ``not_connected``, ``agent_no_call``,
+  ``already_spying``, ``no_spy``, ``already_in_call``, ``invalid_mode``, ``invalid_number``,
+  ``refused``;
 * Asterisk refused the action: ``already_in_queue``, ``not_in_queue``, ``no_such_queue``,
   ``member_not_dynamic``, ``no_such_channel``, ``no_such_extension``, ``originate_failed``,
   ``transfer_failed``, ``park_failed``, ``recording_failed``, ``permission_denied``,

@@ -361,10 +361,10 @@ class CtiService:
         leg = self.agent_leg(user.extension)
         call = self.model.calls.get(leg.linkedid)
         if call is None:
-            raise CtiError("you have no call")
+            raise CtiError("you have no call", code="no_call")
         colleague = await self.directory.by_extension(target)
         if colleague is not None and colleague.id == user_id:
-            raise CtiError("you are already in this call")
+            raise CtiError("you are already in this call", code="already_in_call")
         room = conf.room_of(call.call_id)
         bridge = self.model.bridges.get(leg.bridge or "") or {}
         if bridge.get("name") != conf.room_name(room):
@@ -376,7 +376,7 @@ class CtiService:
         if colleague is not None:
             channel = self.plan.channel(colleague.extension)
             if auto_answer:
-                variables["__VIGIL_AUTOANSWER"] = "yes"
+                variables[cmd.AUTOANSWER] = "yes"  # the colleague's phone, nothing after it
         else:
             channel = f"Local/{dial_string(target, self.region)}@{self.outbound_context}"
         invite_id = f"conf-{room}-{next(self._ids)}"
