@@ -406,7 +406,8 @@ class CtiService:
                 "hold_since")}
         pop = self.screenpop.current(user_id) if self.screenpop is not None else None
         return {"user_id": user.id, "extension": user.extension,
-                "call": call_view(self.model, user.extension), "agent": agent, "pop": pop}
+                "call": call_view(self.model, user.extension), "agent": agent, "pop": pop,
+                "placed": self.placed_calls(user_id)}
 
 
     def agents(self) -> list[Json]:
