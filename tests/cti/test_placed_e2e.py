@@ -142,6 +142,8 @@ async def test_click_to_dial_returns_at_once_and_reports_its_progress(
     [first] = got.take("call.progress")  # published before anything happened on the PBX
     assert (first["call_id"], first["stage"], first["kind"]) == (call_id, "dialing", "dial")
     assert w.cti.service.placed_calls(w.agent_id)[0]["call_id"] == call_id
+    restored = await w.cti.service.current_call(w.agent_id)  # a console reloading now
+    assert [(p["call_id"], p["stage"]) for p in restored["placed"]] == [(call_id, "dialing")]
     events = await got.progress(call_id)
     assert stages(events) == [("own_answered", None), ("calling", None), ("ringing", None),
                               ("answered", None), ("ended", None)]
