@@ -7,16 +7,25 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from agent_web import choices_api, console_api, pages, phone_api, reports_api
+from agent_web import choices_api, console_api, http_errors, pages, phone_api, reports_api
 from agent_web.console_settings import console_settings
+from agent_web.http_guards import (
+    SecurityHeaders,
+    WebSocketOrigin,
+    content_security_policy,
+    origin_of,
+)
 from agent_web.hub import Hub
 from agent_web.i18n import pick_language, translator
 from agent_web.presence import Presence
@@ -34,40 +43,35 @@ HERE = Path(__file__).resolve().parent
 ROUTER_MODULES = ["crm.http", "receivers.http", "alarms.http", "cti.http", "ivr.http"]
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    out = []
-    for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ())]
-        # Drop only where the value came from, so a field named "body" keeps its name.
-        field = ".".join(loc[1:] if loc and loc[0] in ("body", "query", "path") else loc)
-        out.append({"field": field or ".".join(loc), "loc": loc, "msg": err.get("msg"),
-                    "type": err.get("type")})
-    return out
-
-
 def create_app(services: Services) -> FastAPI:
     """Build the web application around already-created services."""
-    app = FastAPI(title="Vigil", version="0.1.0", docs_url=None, redoc_url=None,
-                  description="Alarm-monitoring call center: subscribers, alarms, calls.")
+    settings = services.settings
+    docs = settings.api_docs  # off in production: the schema maps every route for a visitor
+    # the explorer itself is served below from the console's own bundle (no CDN)
+    app = FastAPI(title="Vigil", version="0.1.0",
+                  description="Alarm-monitoring call center: subscribers, alarms, calls.",
+                  docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json" if docs else None)
     app.state.services = services
     app.state.hub = Hub(services.bus)
     app.state.hub.presence = Presence(services.bus,
                                       console_settings(services).away_grace_seconds,
                                       services.settings.node_name)
     app.add_middleware(
-        SessionMiddleware, secret_key=services.settings.secret_key, session_cookie="vigil_session",
-        max_age=services.settings.session_max_age, same_site="lax",
-        https_only=services.settings.cookie_secure,
+        SessionMiddleware, secret_key=settings.secret_key, session_cookie="vigil_session",
+        max_age=settings.session_max_age, same_site="lax", https_only=settings.cookie_secure,
     )
+    app.add_middleware(http_errors.KeepJsonBody)
+    app.add_middleware(WebSocketOrigin, allowed=settings.allowed_origins)
+    wss = origin_of(console_settings(services).webrtc_wss_url)
+    app.add_middleware(SecurityHeaders, csp=content_security_policy([wss] if wss else []))
+    if settings.trusted_proxies:  # X-Forwarded-For believed only from these (outermost)
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _field_errors(exc)
-        return JSONResponse(
-            {"detail": errors,
-             "message": "; ".join(f"{e['field']}: {e['msg']}" for e in errors)},
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
+    app.add_exception_handler(RequestValidationError, http_errors.validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_errors.http_error)
+    for unstorable in (OverflowError, StatementError):
+        app.add_exception_handler(unstorable, http_errors.unstorable_value)
 
     app.include_router(core_http.router)
     app.include_router(pages.router)
@@ -85,13 +89,14 @@ def create_app(services: Services) -> FastAPI:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    @app.get("/docs", include_in_schema=False)
-    async def api_explorer() -> Response:
-        """The API explorer from the console's own bundle (no CDN: centers run offline)."""
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Vigil API",
-                                   swagger_js_url="/static/vendor/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/vendor/swagger-ui.css",
-                                   swagger_favicon_url="/static/vendor/swagger-favicon.png")
+    if docs:
+        @app.get("/docs", include_in_schema=False)
+        async def api_explorer() -> Response:
+            """The API explorer from the console's own bundle (no CDN: centers run offline)."""
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="Vigil API",
+                                       swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+                                       swagger_css_url="/static/vendor/swagger-ui.css",
+                                       swagger_favicon_url="/static/vendor/swagger-favicon.png")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:

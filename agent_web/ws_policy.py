@@ -20,9 +20,12 @@ FLOOR_TOPICS = ("incident.*", "signal.received", "console.choices_changed")
 # raw signals run at hundreds a second and the alarm queue needs only the incidents they make.
 OPT_IN_TOPICS = frozenset({"signal.received"})
 # Topics an agent receives only when the event names that agent.
-PERSONAL_TOPICS = ("screenpop", "screenpop.*", "agent.*", "call.*", "verification.*", "spy.*")
-# Topics supervisors and administrators receive in full.
-SUPERVISOR_TOPICS = ("queue.*", "agent.*", "call.*", "cti.connection", "wallboard.*", "spy.*")
+PERSONAL_TOPICS = ("screenpop", "screenpop.*", "agent.*", "call.*", "verification.*")
+# Topics supervisors and administrators receive in full (``security.alert``: a login or a
+# passcode locked after repeated guesses; ``spy.*``: who listens to whom, never sent to the
+# agent listened to).
+SUPERVISOR_TOPICS = ("queue.*", "agent.*", "call.*", "cti.connection", "wallboard.*",
+                     "security.*", "spy.*")
 
 # Everything the hub subscribes to on the bus.
 HUB_PATTERNS = tuple(dict.fromkeys(FLOOR_TOPICS + PERSONAL_TOPICS + SUPERVISOR_TOPICS))

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, cast
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import audit
+from core import alerts, audit, throttle
 from core.clock import Clock
 from core.db import in_param, one_of
 from core.security import verify_code_async
 from crm import records
 from crm.completeness import Completeness, assess
-from crm.errors import FieldError, NotFound
+from crm.config import CrmSettings, get_crm_settings
+from crm.errors import CodeLocked, FieldError, NotFound
 from crm.kb import create_article, search, view_article
 from crm.models import (
     Account,
@@ -194,11 +195,57 @@ async def call_list(session: AsyncSession, account_id: int) -> list[CallListEntr
     return out
 
 
+async def _code_lock(session: AsyncSession, keys: dict[str, str], now: datetime) -> None:
+    """Refuse a check while any of its throttle keys is locked."""
+    for scope, key in keys.items():
+        until = await throttle.locked_until(session, [key], now)
+        if until is not None:
+            raise CodeLocked(scope, int((until - now).total_seconds()) + 1)
+
+
+async def _count_code(session: AsyncSession, clock: Clock, actor: audit.Actor,
+                      keys: dict[str, str], result: CodeResult, subject: tuple[str, int],
+                      account_id: int | None, st: CrmSettings) -> None:
+    """A right code clears the subject's count (not the operator's); a wrong one counts, and
+    past the limit locks further checks (audited, an alert for the supervisors)."""
+    now = clock.now()
+    window, lock_for = (timedelta(minutes=st.code_window_minutes),
+                        timedelta(minutes=st.code_lockout_minutes))
+    limits = {"operator": throttle.Limit(st.code_operator_max_failures, window, lock_for)}
+    entity, entity_id = subject
+    for scope, key in keys.items():
+        limit = limits.get(scope) or throttle.Limit(st.code_max_failures, window, lock_for)
+        if result != "invalid":
+            if scope != "operator":
+                await throttle.clear(session, key, now)
+        elif (until := await throttle.fail(session, key, limit, now)) is not None:
+            note = (f"{limit.max_failures} wrong codes "
+                    + (f"for {entity} {entity_id}" if scope != "operator" else "by this operator")
+                    + f"; checks refused until {until.isoformat()}")
+            audit.record(session, actor, "code_lockout", entity, entity_id, None,
+                         {"scope": scope, "locked_until": until}, note=note, clock=clock)
+            alerts.queue(session, {"kind": "code_locked", "scope": scope,
+                                   f"{entity}_id": entity_id, "account_id": account_id,
+                                   "operator": actor.name, "operator_id": actor.user_id,
+                                   "locked_until": until.isoformat(), "note": note})
+
+
 async def verify_contact_code(session: AsyncSession, clock: Clock, actor: audit.Actor,
-                              contact_id: int, code: str) -> CodeResult:
+                              contact_id: int, code: str,
+                              settings: CrmSettings | None = None) -> CodeResult:
     """Check a code a caller gave for a contact. ``duress`` must look like success to the caller
-    while the system escalates silently; every check is audited (the result in the note)."""
+    while the system escalates silently; every check is audited (the result in the note).
+
+    Guessing is throttled like the IVR's PINs: after ``code_max_failures`` wrong codes for the
+    contact, or ``code_operator_max_failures`` by the operator, checks are refused
+    (:class:`CodeLocked`) for ``code_lockout_minutes``; the lock is audited and queued as an
+    alert for the supervisors (:mod:`core.alerts`), published once the caller commits."""
+    st = settings or get_crm_settings()
     contact = await records.get(session, Contact, contact_id)
+    keys = {"contact": f"code-contact:{contact.id}"}
+    if actor.user_id is not None:
+        keys["operator"] = f"code-operator:{actor.user_id}"
+    await _code_lock(session, keys, clock.now())
     result: CodeResult = "invalid"
     if contact.archived_at is None and code:
         if await verify_code_async(contact.duress_hash, code):
@@ -206,14 +253,26 @@ async def verify_contact_code(session: AsyncSession, clock: Clock, actor: audit.
         elif await verify_code_async(contact.passcode_hash, code):
             result = "valid"
     audit.record(session, actor, "verify_code", "contact", contact.id, note=result, clock=clock)
+    await _count_code(session, clock, actor, keys, result, ("contact", contact.id),
+                      contact.account_id, st)
     return result
 
 
 async def verify_account_code(session: AsyncSession, clock: Clock, actor: audit.Actor,
-                              account_id: int, code: str) -> tuple[CodeResult, int | None]:
-    """Check a code against every live contact of an account (the IVR does not know who is
-    calling); returns the result and the contact it matched. Audited on the account."""
+                              account_id: int, code: str,
+                              settings: CrmSettings | None = None
+                              ) -> tuple[CodeResult, int | None]:
+    """Check a code against every live contact of an account (the IVR, or an operator on the
+    premises line, does not know who is speaking); returns the result and the contact it
+    matched. Audited on the account. An operator's checks are throttled as a contact's are (per
+    account and per operator); the IVR has its own PIN lockout."""
+    st = settings or get_crm_settings()
     await records.get(session, Account, account_id)
+    keys: dict[str, str] = {}
+    if actor.user_id is not None:
+        keys = {"account": f"code-account:{account_id}",
+                "operator": f"code-operator:{actor.user_id}"}
+        await _code_lock(session, keys, clock.now())
     contacts = (await session.execute(select(Contact).where(
         Contact.account_id == account_id, Contact.archived_at.is_(None))
         .order_by(Contact.call_order, Contact.id))).scalars().all()
@@ -229,6 +288,8 @@ async def verify_account_code(session: AsyncSession, clock: Clock, actor: audit.
                 break
     audit.record(session, actor, "verify_code", "account", account_id,
                  note=f"{result} contact={matched}" if matched else result, clock=clock)
+    await _count_code(session, clock, actor, keys, result, ("account", account_id),
+                      account_id, st)
     return result, matched
 
 

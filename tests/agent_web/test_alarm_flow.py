@@ -180,10 +180,11 @@ def test_supervisor_pages_render_disaster_switch_blacklist_and_reports(
     log_in(page, "super1")
     page.goto("/wallboard")
     page.wait_for_selector("#disaster .state:not(:empty)")
-    page.wait_for_function("document.querySelector('#disaster .state').textContent !== '加载中…'")
+    page.wait_for_function(
+        "() => document.querySelector('#disaster .state').textContent !== '加载中…'")
     shot(page, "wallboard")
     page.goto("/reports")
-    page.wait_for_function("[...document.querySelectorAll('.report .state')]"
+    page.wait_for_function("() => [...document.querySelectorAll('.report .state')]"
                            ".every((p) => p.textContent !== '加载中…')")
     shot(page, "reports")
     page.goto("/agents")

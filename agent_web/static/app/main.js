@@ -4,7 +4,7 @@
 import { api, errorText } from "./core/api.js";
 import { startChoices } from "./core/choices.js";
 import { $, toast } from "./core/dom.js";
-import { missing } from "./core/i18n.js";
+import { missing, t } from "./core/i18n.js";
 import { live } from "./core/live.js";
 import { router } from "./core/router.js";
 import { incidents, startIncidents } from "./incidents/store.js";
@@ -19,6 +19,14 @@ $("#lang-switch")?.addEventListener("click", async (ev) => {
   const r = await api("/api/me/language", { method: "PATCH", body: { language } });
   if (r.ok) location.reload();
   else toast(errorText(r), true);
+});
+
+// Security alerts (a login or passcode checks locked after repeated guesses) reach only the
+// supervisors' consoles (the hub filters them).
+live.on((topic, data, msg, isLive) => {
+  if (!isLive || topic !== "security.alert") return;
+  const who = data.kind === "login_locked" ? data.username : `#${data.contact_id ?? data.account_id} (${data.operator})`;
+  toast(`${t(`sec.${data.kind}`)}: ${who}`, true);
 });
 
 startChoices();

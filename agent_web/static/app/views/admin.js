@@ -2,7 +2,7 @@
 // blacklist, the configured lists and disaster mode.
 import { api, errorText, itemsOf, post } from "../core/api.js";
 import { $, $$, formJson, toast } from "../core/dom.js";
-import { esc } from "../core/format.js";
+import { esc, fmtTime } from "../core/format.js";
 import { me, named, t } from "../core/i18n.js";
 import { mountChoices } from "./choices.js";
 import { mountBlacklist, mountDisaster } from "./switches.js";
@@ -150,8 +150,14 @@ function initPlans(s) {
 function initReceivers(s) {
   const keys = $("#rx-keys tbody");
   const eps = $("#rx-endpoints tbody");
+  const plain = $("#rx-plaintext tbody");
   const load = async () => {
-    const [k, e] = await Promise.all([api("/api/receivers/dc09-keys"), api("/api/receivers")]);
+    const [k, e, p] = await Promise.all([api("/api/receivers/dc09-keys"), api("/api/receivers"), api("/api/receivers/dc09-plaintext")]);
+    // the accounts that report unencrypted (or without a timestamp): candidates for a key
+    plain.innerHTML = p.ok ? itemsOf(p.data).map((x) => `<tr><td class="mono"><b>${esc(x.account)}</b></td><td>${esc(x.receiver)}</td>
+      <td class="warn">${esc(x.plain)}</td><td>${esc(x.encrypted)}</td><td>${esc(x.untimed)}</td><td>${esc(fmtTime(x.last_plain_at))}</td>
+      <td>${x.has_key ? `<span class="ok">${esc(t("rx.on"))}</span>` : "–"}</td></tr>`).join("")
+      || `<tr><td colspan="7" class="muted">${esc(t("rx.no_plaintext"))}</td></tr>` : `<tr><td colspan="7">${esc(errorText(p))}</td></tr>`;
     // The API never returns a key: the fingerprint tells keys apart, shortened further here.
     keys.innerHTML = k.ok ? itemsOf(k.data).map((x) => `<tr data-key="${x.id}"><td class="mono"><b>${esc(x.account === "*" ? t("rx.default_key") : x.account)}</b></td>
       <td>${esc(x.receiver || t("rx.any"))}</td><td class="mono masked">•••• ${esc(String(x.fingerprint ?? "").slice(0, 8))} <span class="muted">${esc(x.kind)} · ${esc(x.bits)} bit</span></td>

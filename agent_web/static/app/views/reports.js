@@ -1,6 +1,7 @@
 // Reports (supervisors): charts with Chart.js and CSV of the same figures, the monthly
 // subscriber summary, printable.
 import { api, errorText, itemsOf } from "../core/api.js";
+import { csvText } from "../core/csv.js";
 import { $ } from "../core/dom.js";
 import { esc } from "../core/format.js";
 import { named, t } from "../core/i18n.js";
@@ -16,10 +17,6 @@ function loadChart() {
     document.head.append(el);
   });
   return chartLib;
-}
-
-function csvText(rows) {
-  return rows.map((r) => r.map((v) => `"${String(v ?? "").replaceAll('"', '""')}"`).join(",")).join("\r\n");
 }
 
 function csvDownload(name, rows) {
