@@ -159,6 +159,7 @@ async def phone(request: Request, user: User = Depends(agent)) -> Json:
         "mode": mode, "cti": cti is not None, "extension": user.extension,
         "agent": {**row, **agent_now} if agent_now else row,
         "current": now.get("call"), "pop": now.get("pop"), "wrapup": wrapup,
+        "placed": now.get("placed") or [],
         "parked": parked_calls(cti, user.extension) if cti else [],
         "queues": queues or list(s.default_queues),
         "default_queues": [q for q in s.default_queues if not queues or q in queues],

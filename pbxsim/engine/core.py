@@ -105,6 +105,9 @@ class Engine:
             return
         self.device_states[device] = state
         self.emit("DeviceStateChange", "call,all", [("Device", device), ("State", state)])
+        queues = getattr(self, "queues", None)
+        if queues is not None:
+            queues.device_changed(device, state)
 
     # -- ids ----------------------------------------------------------------------------
     def new_uniqueid(self) -> str:

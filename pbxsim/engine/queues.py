@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import ClassVar, TYPE_CHECKING, Any
 
 from .channels import RINGING as RINGING_STATE
 from .channels import Channel, Pairs
@@ -131,12 +131,32 @@ class QueueManager:
         """A device state change reaches the member in every queue it is in (app_queue's
         device_state_cb), each with its QueueMemberStatus."""
         for qq, mm in [(q, m)] + [p for p in self.same_member(m) if p[1] is not m]:
-            if mm is not m and mm.status == status:
+            if mm.status == status:  # app_queue reports a member's status when it changes
                 continue
             mm.status = status
             self._member_event("QueueMemberStatus", qq, mm)
             if avail:
                 self._avail_state(qq)
+
+    DEVICE_STATUS: ClassVar[dict[str, int]] = {
+        "NOT_INUSE": NOT_INUSE, "INUSE": INUSE, "BUSY": INUSE, "ONHOLD": INUSE,
+        "RINGINUSE": INUSE, "RINGING": RINGING, "UNAVAILABLE": UNAVAILABLE}
+
+    def device_changed(self, device: str, state: str) -> None:
+        """app_queue's device_state_cb for what the queue itself did not do: a call the agent
+        placed (or took) outside the queue puts the member in use, so the queue does not ring
+        a busy agent, and frees it again. A member in a queue call of its own is left to the
+        queue (it sets ringing and in use itself)."""
+        status = self.DEVICE_STATUS.get(state)
+        if status is None:
+            return
+        for q in self.queues.values():
+            for m in q.members:
+                if m.state_interface.removesuffix("/n").lower() != device.lower():
+                    continue
+                if m.in_call or m.ringing or m.status == status:
+                    continue
+                self._set_status(q, m, status, avail=False)
 
     def find(self, queue: str, interface: str) -> tuple[Queue | None, Member | None]:
         q = self.queues.get(queue)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cti.verification import dial_string
+from cti.service import dial_string
 from receivers.simulate.panels import Panel, PanelReport
 from tests.agent_web.conftest import LiveServer, session_cookie
 from vigil.demo_users import DEMO_PASSWORD
@@ -267,6 +267,74 @@ def test_wrap_up_counts_down_and_the_disposition_goes_on_the_call_record(
         (record,) = [r for r in c.get("/api/calls?limit=5").json()["items"]
                      if r["queue"] == "support"]
     assert record["disposition"] == "info_given"
+
+
+def test_click_to_dial_a_keyholder_hold_retrieve_and_a_three_way_call(
+        browse: Any, workspace_server: LiveServer, shot: Any) -> None:
+    acct = subscriber(workspace_server)
+    premises_behave(workspace_server, KEYHOLDER, "answer")
+    premises_behave(workspace_server, COLLEAGUE, "answer")
+    page = browse("agent1")
+    page.click("button[data-action=join]")
+    page.wait_for_selector("#agent-state[data-state=ready]")
+    page.goto(f"/subscribers/{acct}")
+    page.click(f"#sub-calllist a[data-dial='{KEYHOLDER}']")  # click-to-dial
+    page.wait_for_selector("#call-line[data-kind=dial]")
+    page.wait_for_selector("#call-line[data-state=connected][data-stage=answered]",
+                           timeout=20_000)
+    assert "1001" not in workspace_server.ringing()  # the own leg answered by itself
+    page.wait_for_selector("#agent-state[data-state=in_call]")
+
+    page.click("button[data-action=hold]")  # the keyholder hears music; I stay busy
+    page.wait_for_selector("#call-line[data-state=held]")
+    assert page.locator("#agent-state").get_attribute("data-state") == "in_call"
+    shot(page, "held")
+    page.click("button[data-action=hold]")  # one click back
+    page.wait_for_selector("#call-line[data-state=connected]")
+    assert page.locator("#agent-state").get_attribute("data-state") == "in_call"
+
+    # the second keyholder joins: a three-way call
+    page.select_option("#transfer-target", "number:")
+    page.fill("#transfer-form input[name=exten]", COLLEAGUE)
+    page.click("#transfer-form button[value=conference]")
+    page.wait_for_selector("#call-conference:not([hidden])", timeout=20_000)
+    page.wait_for_function("(n) => document.querySelector('#call-conference').textContent"
+                           ".includes(n.slice(-8))", arg=COLLEAGUE)
+    shot(page, "three-way")
+    page.click("button[data-action=hangup]")
+    page.wait_for_selector("#call-line[data-state=idle]", timeout=20_000)
+
+
+def test_a_supervisor_listens_then_whispers_then_barges(
+        browse: Any, workspace_server: LiveServer, shot: Any) -> None:
+    agent = browse("agent2")
+    agent.click("button[data-action=join]")
+    agent.wait_for_selector("#agent-state[data-state=ready]")
+    workspace_server.place_call(KEYHOLDER, talk=120)
+    agent.wait_for_selector("#call-line[data-state=ringing]")
+    agent.click("button[data-action=answer]")
+    agent.wait_for_selector("#call-line[data-state=connected]")
+
+    boss = browse("super1")  # 中文, extension 2001
+    boss.click("#nav a[data-nav=agents]")
+    row = boss.locator("#agent-rows tr[data-ext='1002']")
+    row.locator("button[data-spy=listen]:not([disabled])").wait_for()
+    row.locator("button[data-spy=listen]").click()
+    # the supervisor's own phone connects by itself into the spy
+    boss.wait_for_selector("#call-line[data-kind=spy][data-stage=answered]", timeout=20_000)
+    row.locator(".spy[data-spy-mode=listen]").wait_for()
+    assert "2001" not in workspace_server.ringing()
+    shot(boss, "listening")
+    row.locator("button[data-spy=whisper]").click()
+    row.locator(".spy[data-spy-mode=whisper]").wait_for()
+    row.locator("button[data-spy=barge]").click()
+    row.locator(".spy[data-spy-mode=barge]").wait_for()
+    assert "已强插" in row.inner_text()
+    shot(boss, "barged")
+
+    agent.click("button[data-action=hangup]")  # the spy ends with the call
+    row.locator(".spy").wait_for(state="detached")
+    boss.wait_for_selector("#call-line[data-state=idle]", timeout=20_000)
 
 
 def test_every_page_speaks_chinese(browse: Any, workspace_server: LiveServer,

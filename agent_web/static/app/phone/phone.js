@@ -101,6 +101,11 @@ export function render() {
   $("#call-what").textContent = callWhat(call);
   $("#call-party").textContent = call ? [call.number, call.name].filter(Boolean).join(" · ") : "";
   $("#call-progress").textContent = stageText(call);
+  // a three-way call: who else is in it (the agent's own leg left out)
+  const others = (call?.conference?.participants || []).filter((x) => x.role !== "agent" && !x.left_at);
+  const conf = $("#call-conference");
+  conf.hidden = !others.length;
+  conf.textContent = others.length ? `${t("phone.in_conference")}: ${others.map((x) => x.name || x.number).join(", ")}` : "";
   const cti = ph.cti && Boolean(me.extension);
   const inQueues = state !== "logged_out" && state !== "unknown";
   const live_ = call && call.state !== "ended";
@@ -162,7 +167,7 @@ function tick() {
 
 function callFromServer(c) {
   return { id: c.call_id, kind: c.kind, direction: c.direction, state: c.state, number: c.number, name: c.name,
-    since: timeOf(c.since, Date.now()), queue: c.queue, incident_id: c.incident_id,
+    since: timeOf(c.since, Date.now()), queue: c.queue, incident_id: c.incident_id, conference: c.conference,
     verification_id: c.verification_id, stage: ph.call?.id === c.call_id ? ph.call.stage : c.stage, cause: null };
 }
 
@@ -193,13 +198,17 @@ function apply(d) {
   Object.assign(ph, { mode: d.mode, cti: d.cti, queues: d.queues, defaults: d.default_queues,
     parked: d.parked || [], wrapupSeconds: Number(d.wrapup_seconds) || 0 });
   setAgent(d.agent);
+  // a call the console placed comes back with its latest progress (a reload mid-call)
+  const placed = (d.placed || []).find((p) => !d.current || p.call_id === d.current.call_id);
+  if (placed && (!ph.call || ph.call.id === placed.call_id)) progressed(placed, false);
   if (d.current) {
-    ph.call = callFromServer(d.current);
+    ph.call = { ...callFromServer(d.current), ...(placed ? { placed: true, stage: placed.stage,
+      kind: placed.kind, number: placed.number } : {}) };
     if (d.pop && popCallId() !== d.pop.call_id) renderPop(d.pop);
   } else if (ph.call && !(ph.call.placed && !FINAL.has(ph.call.stage)) && ph.call.state !== "ended") {
     ph.call = null;  // the server knows no call: it is over
   }
-  if (!d.current && popCallId() !== null && !(ph.call && ph.call.placed)) clearPop();
+  if (!d.current && !placed && popCallId() !== null) clearPop();
   // the disposition prompt stays until a disposition is saved or the next call rings
   if (d.wrapup) ph.wrapup = { callId: d.wrapup.call_id, until: timeOf(d.wrapup.until, null) };
   ensureDriver(d);
@@ -233,18 +242,19 @@ function ensureDriver(d) {
 // ---- calls the console places ----------------------------------------------------------------
 
 // The phone line for a placed call (click-to-dial, verification, spy) from its progress.
-function progressed(data) {
-  touched += 1;
+function progressed(data, fresh = true) {
+  if (fresh) touched += 1;
   const same = ph.call && ph.call.id === data.call_id;
   const base = same ? ph.call : { id: data.call_id, since: Date.now(), placed: true };
   const stage = data.stage;
-  const state = stage === "answered" ? "connected" : FINAL.has(stage) ? "ended"
+  const final = Boolean(data.final) || FINAL.has(stage);
+  const state = stage === "answered" ? "connected" : final ? "ended"
     : (same && (ph.call.state === "connected" || ph.call.state === "held")) ? ph.call.state : "dialing";
   ph.call = { ...base, placed: true, kind: data.kind, number: data.number ?? base.number, stage, cause: data.cause ?? null,
     state, incident_id: data.incident_id ?? base.incident_id, verification_id: data.verification_id ?? base.verification_id,
     since: stage === "answered" && base.state !== "connected" ? Date.now() : base.since };
-  if (FINAL.has(stage)) {
-    if (stage !== "ended") toast(`${data.number ?? ""} · ${stageText(ph.call)}`, stage === "failed" || stage === "unavailable");
+  if (final) {
+    if (stage !== "ended" && fresh) toast(`${data.number ?? ""} · ${stageText(ph.call)}`, stage === "failed" || stage === "unavailable");
     const id = ph.call.id;
     setTimeout(() => { if (ph.call?.id === id && ph.call.state === "ended") { ph.call = null; render(); refresh(); } }, 6000);
   }
@@ -346,7 +356,14 @@ function wire() {
     if (!kind || !target) { toast(t("phone.pick_target"), true); return; }
     const how = ev.submitter?.value || "blind";
     const label = ev.target.querySelector(`option[value="${CSS.escape(`${kind}:${value}`)}"]`)?.textContent || target;
-    if (how === "conference") act(post("/api/console/phone/conference", { kind, target }), `${t("phone.conference")} + ${label}`);
+    if (how === "conference") {
+      act(post("/api/console/phone/conference", { kind, target }), `${t("phone.conference")} + ${label}`).then((r) => {
+        // the room's members change with no event of the user's own: follow them for a while
+        if (!r.ok) return;
+        let n = 0;
+        const id = setInterval(() => { n += 1; if (n > 30 || !ph.call) clearInterval(id); else refresh(); }, 1000);
+      });
+    }
     else act(post("/api/console/phone/transfer", { kind, target, attended: how === "attended" }), `${t("phone.transfer")} → ${label}`);
   });
   $("#parked-list").addEventListener("click", (ev) => {

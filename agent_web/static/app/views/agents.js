@@ -4,7 +4,7 @@ import { api, errorText, itemsOf, post } from "../core/api.js";
 import { choiceName } from "../core/choices.js";
 import { $, $$, toast } from "../core/dom.js";
 import { duration, esc, timeOf } from "../core/format.js";
-import { named, t } from "../core/i18n.js";
+import { me, named, t } from "../core/i18n.js";
 import { incidents } from "../incidents/store.js";
 import { mountChoices } from "./choices.js";
 
@@ -27,7 +27,8 @@ export function mount(root, s) {
       const call = a.call ? `<span class="mono">${esc(a.call.number ?? "")}</span> ${esc(a.call.name ?? "")}` : "";
       const incident = inc ? `<a href="/incidents/${esc(inc.id)}">#${esc(inc.id)} ${esc(named("class", inc.cls))}</a>` : "";
       const spy = spies.get(String(a.user_id));
-      const spyText = spy ? `<span class="spy" data-spy-mode="${esc(spy.mode)}">${esc(t(`agents.spying.${spy.mode}`))} · ${esc(spy.supervisor_name ?? "")}</span>` : "";
+      const mine = spy && Number(spy.supervisor_user_id) === Number(me.id);
+      const spyText = spy ? `<span class="spy" data-spy-mode="${esc(spy.mode)}">${esc(t(`agents.spying.${spy.mode}`))} · ${esc(spy.supervisor_name ?? spy.supervisor_extension ?? "")}</span>` : "";
       const can = a.user_id !== null && a.user_id !== undefined;
       const onCall = a.state === "in_call";
       return `<tr data-state="${esc(a.state)}" data-user="${esc(a.user_id ?? "")}" data-ext="${esc(a.extension)}"><td>${esc(a.name)}</td><td>${esc(a.extension)}</td>
@@ -36,7 +37,8 @@ export function mount(root, s) {
         <td>${[call, incident, spyText].filter(Boolean).join("<br>") || `<span class="muted">–</span>`}</td>
         <td class="muted">${esc((a.queues || []).join(", "))}</td>
         <td><div class="agent-actions">
-          ${["listen", "whisper", "barge"].map((m) => `<button type="button" data-spy="${m}" ${can && onCall ? "" : "disabled"} aria-pressed="${spy?.mode === m}">${esc(t(`agents.${m}`))}</button>`).join("")}
+          ${["listen", "whisper", "barge"].map((m) => `<button type="button" data-spy="${m}" ${can && onCall && (!spy || mine) ? "" : "disabled"} aria-pressed="${Boolean(mine && spy.mode === m)}">${esc(t(`agents.${m}`))}</button>`).join("")}
+          ${mine ? `<button type="button" class="stop" data-spy-stop>${esc(t("agents.stop_spy"))}</button>` : ""}
           ${a.state === "paused" ? `<button type="button" data-force="unpause" ${can ? "" : "disabled"}>${esc(t("agents.force_ready"))}</button>`
             : `<button type="button" data-force="pause" ${can ? "" : "disabled"}>${esc(t("agents.force_pause"))}</button>`}
           <button type="button" class="stop" data-force="logout" ${can ? "" : "disabled"}>${esc(t("agents.force_logout"))}</button>
@@ -45,7 +47,7 @@ export function mount(root, s) {
   };
   const key = (a) => String(a.interface ?? a.extension);
   const load = async () => {
-    const [r, sp] = await Promise.all([api("/api/console/agents"), api("/api/console/spy-sessions")]);
+    const [r, sp] = await Promise.all([api("/api/console/agents"), api("/api/cti/spies")]);
     agents.clear();
     cti = r.ok;
     if (r.ok) for (const a of itemsOf(r.data)) agents.set(key(a), a);
@@ -65,12 +67,20 @@ export function mount(root, s) {
   });
   s.add(incidents.onChange(render));
   s.listen($("#agent-rows", root), "click", async (ev) => {
-    const b = ev.target.closest("button[data-spy], button[data-force]");
+    const b = ev.target.closest("button[data-spy], button[data-force], button[data-spy-stop]");
     if (!b) return;
     const uid = Number(b.closest("tr").dataset.user);
+    if (b.hasAttribute("data-spy-stop")) {
+      const r = await post("/api/cti/spy/stop");
+      if (!r.ok) toast(errorText(r), true);
+      load();
+      return;
+    }
     if (b.dataset.spy) {
+      // already listening to this agent: the same call switches mode (ChanSpy's keys)
       const live = spies.get(String(uid));
-      const r = live ? await post(`/api/cti/spy/${encodeURIComponent(live.spy_call_id)}/mode`, { mode: b.dataset.spy })
+      const r = live && Number(live.supervisor_user_id) === Number(me.id)
+        ? await post("/api/cti/spy/mode", { mode: b.dataset.spy })
         : await post("/api/cti/spy", { agent_user_id: uid, mode: b.dataset.spy });
       if (!r.ok) toast(errorText(r), true);
       load();
