@@ -331,6 +331,8 @@ class QueueManager:
                 if q.cfg.strategy == "rrmemory":
                     q.rrpos = (q.members.index(m) + 1) % len(q.members)
             self._call_member(q, entry, m)
+        if not entry.attempts:  # nobody free (in a call, in wrap-up): try again, as app_queue's
+            self._schedule_retry(q, entry)  # wait_a_bit does every ``retry`` seconds
 
     def _call_member(self, q: Queue, entry: Entry, m: Member) -> None:
         eng, caller = self.engine, entry.ch
