@@ -262,12 +262,20 @@ async def test_caller_hanging_up_mid_menu_is_logged_where_they_left(world: World
 
 
 async def test_subscriber_line_goes_straight_to_services(world: World) -> None:
-    caller = world.pbx.call(SUBSCRIBER, [PASSCODE + "#", "3", None, None, None],
-                            path="ivr/subscriber")
+    keys = [PASSCODE + "#", "3", None, None, None]
+    quiet = world.pbx.call(SUBSCRIBER, keys, path="ivr/subscriber")
     await world.pbx.run()
-    p = caller.prompts()
+    p = quiet.prompts()
     assert "main-menu" not in p and p[:2] == ["enter-pin", "services-menu"]
-    assert "no-events" in p or "last-events" in p
+    assert p[2:4] == ["no-events", "state-unknown"]  # nothing received from the panel yet
+    await world.signal("401", qualifier="restore")  # the subscriber armed the system
+    world.clock.advance(60)
+    await world.signal("130")  # then a burglary
+    told = world.pbx.call(SUBSCRIBER, keys, path="ivr/subscriber")
+    await world.pbx.run()
+    p = told.prompts()
+    assert p[:2] == ["enter-pin", "services-menu"]
+    assert p[2:6] == ["last-events", "event-alarm", "event-close", "state-armed"]  # newest first
 
 
 async def test_message_line_after_billing_wait_makes_a_ticket_for_the_account(

@@ -101,7 +101,6 @@ def lab_prompt(name: str) -> float | None:
     return LAB_PROMPTS.get(name, 0.835 if name.startswith("digits/") else None)
 
 
-@pytest.mark.skipif(not AGI_CAPTURE.exists(), reason="asterisk captures not found")
 async def test_fastagi_ivr_capture_environment_replies_and_events(ivr_server) -> None:  # type: ignore[no-untyped-def]
     env, cmds, want = capture_session()
 
