@@ -8,6 +8,7 @@ urgent: life safety, then burglary, troubles, supervisory, open/close, tests.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -151,7 +152,7 @@ class Classified:
         return self.kind in LIFE_SAFETY
 
 
-def classify(data: dict[str, Any], override: Override | None = None) -> Classified:
+def classify(data: Mapping[str, Any], override: Override | None = None) -> Classified:
     """Classify one ``signal.received`` payload, then apply an action plan's override."""
     system = str(data.get("event_system") or "cid")
     code = str(data.get("event_code") or "")

@@ -228,7 +228,7 @@ async def test_zone_plan_overrides_account_and_center_plans(
         "steps": ["dispatch_guard"]})
     assert r.status_code == 201
     await engine.handle_events([])
-    engine._plans = None
+    engine.facts.forget_plans()
     await engine.handle_signals([sig(clock, "1234", "130", zone="007")])
     [inc] = await incidents(services)
     assert inc.priority == 1 and [s["step"] for s in inc.steps] == ["dispatch_guard"]
