@@ -120,7 +120,8 @@ def raised(kind: str, ctx: Context, open_: Incidents, *, account: AccountInfo | 
            ) -> tuple[IncidentKey, list[Effect]]:
     """Open (or join) an incident the engine makes itself (fail to test, runaway, schedule
     exceptions, unknown accounts, a receiver line's trouble): its key and the effect."""
-    event_class, base_prio, desk = kind_info(kind)
+    info = kind_info(kind)
+    event_class, base_prio, desk = info.event_class, info.priority, info.desk
     override, steps = plans.resolve(ctx.plans, kind, event_class,
                                     account.id if account else None, None)
     prio = priority or (override.priority if override and override.priority else base_prio)
@@ -162,7 +163,7 @@ def _no_account(s: Incoming, ctx: Context, open_: Incidents) -> list[Effect]:
     else:
         target, fx = raised("unknown_account", ctx, open_, account=None, key=s.key,
                             number=s.number, receiver=s.receiver, at=s.received,
-                            priority=min(s.cls.priority, kind_info("unknown_account")[1]))
+                            priority=min(s.cls.priority, kind_info("unknown_account").priority))
     return [*fx, Log(target, None)]
 
 

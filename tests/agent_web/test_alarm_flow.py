@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from receivers.signal import Signal
 from tests.agent_web.conftest import LiveServer
 from vigil.demo_users import DEMO_PASSWORD
 
@@ -45,11 +46,10 @@ def seed_account(server: LiveServer) -> int:
 
 def burglary_signal(zone: str = "003") -> dict[str, Any]:
     """``signal.received`` as the receivers publish it (Contact ID 130, burglary)."""
-    return {"received_at": datetime.now(UTC).isoformat(), "receiver": "dc09", "line": "R01L1",
-            "protocol": "dc09", "account": ACCOUNT, "event_code": "130", "event_system": "cid",
-            "qualifier": "new", "partition": "01", "zone": zone, "user": None,
-            "panel_time": None, "sequence": "0001", "extra": {}, "event_class": "alarm",
-            "priority": 2, "signal_id": "s-1"}
+    signal = Signal(received_at=datetime.now(UTC), receiver="dc09", line="R01L1",
+                    protocol="dc09", account=ACCOUNT, event_code="130", event_system="cid",
+                    qualifier="new", partition="01", zone=zone, sequence="0001")
+    return {**signal.to_dict(), "signal_id": "s-1"}
 
 
 @pytest.fixture
