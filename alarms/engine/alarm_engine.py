@@ -227,13 +227,40 @@ class AlarmEngine:
     def book_size(self) -> int | None:
         return self.book.size
 
-    async def resolve(self, payloads: list[Payload]) -> list[AccountInfo | None]:
-        """The account behind each signal (from the book, else crm)."""
+    async def accounts_of(self, reported: list[tuple[str, str]]) -> list[AccountInfo | None]:
+        """The account behind each (receiver, account number as reported), by the receiver's
+        prefix (``VIGIL_ALARMS_RECEIVER_PREFIXES``): what the signal journal asks as it stores
+        each signal (the assembly hands it this), so that a signal's account is looked up once."""
         prefixes = self.settings.receiver_prefixes
         # a receiver without a configured prefix: None, which is not the prefix ""
-        return await self.book.resolve([(str(p.get("account") or ""),
-                                         prefixes.get(str(p.get("receiver") or "")))
-                                        for p in payloads])
+        return await self.book.resolve([(number, prefixes.get(receiver))
+                                        for receiver, number in reported])
+
+    async def resolve(self, payloads: list[Payload]) -> list[AccountInfo | None]:
+        """The account behind each signal: the one the journal found (``account_id``), none
+        when the journal found none (``unknown_account``), else looked up here (a journal
+        without a directory, or one that could not ask)."""
+        out: list[AccountInfo | None] = [None] * len(payloads)
+        by_id: dict[int, list[int]] = {}
+        asked: list[int] = []
+        for i, p in enumerate(payloads):
+            aid = p.get("account_id")
+            if aid is not None:
+                by_id.setdefault(int(aid), []).append(i)
+            elif not p.get("unknown_account"):
+                asked.append(i)
+        if by_id:
+            found = await self.book.by_ids(by_id)
+            for aid, places in by_id.items():
+                for i in places:
+                    out[i] = found.get(aid)
+        if asked:
+            infos = await self.accounts_of([(str(payloads[i].get("receiver") or ""),
+                                             str(payloads[i].get("account") or ""))
+                                            for i in asked])
+            for i, info in zip(asked, infos, strict=True):
+                out[i] = info
+        return out
 
     async def schedules(self, account_ids: Iterable[int]) -> dict[int, Schedule | None]:
         return await self.facts.schedules(account_ids)

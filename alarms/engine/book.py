@@ -1,5 +1,6 @@
 """The engine's account book: which account a reported number belongs to, answered from
-memory.
+memory. The signal journal asks it too (through the assembly), as each signal is stored, and
+the signal carries the answer (``account_id``): the engine then reads the account by id.
 
 Every live account is loaded whole from crm and reloaded every ``ttl`` seconds (a change
 reaches the engine within that time); a number the book lacks (an account created since, or
@@ -39,8 +40,10 @@ class AccountBook:
         self.clock = clock
         self.ttl = ttl
         self.lookups: TTLCache[LookupKey, _Cached | None] = TTLCache(ttl)
+        self.by_id: TTLCache[int, _Cached | None] = TTLCache(ttl)  # what crm said by id
         # every live account by number, loaded whole: monotonic time, book
         self._book: tuple[float, dict[str, tuple[_Entry, ...]]] | None = None
+        self._ids: dict[int, _Entry] = {}  # the same accounts by id
 
     @property
     def size(self) -> int | None:
@@ -62,7 +65,8 @@ class AccountBook:
             after = rows[-1][1].id
             await asyncio.sleep(0)  # a page at a time: the loop keeps serving signals
         self._book = (self.clock.monotonic(), book)
-        return sum(len(v) for v in book.values())
+        self._ids = {e[1]: e for entries in book.values() for e in entries}
+        return len(self._ids)
 
     async def keep(self) -> None:
         """Reload the book every ``ttl`` seconds until cancelled."""
@@ -73,12 +77,19 @@ class AccountBook:
                 log.warning("account book not reloaded: %s", exc)
             await self.clock.sleep(self.ttl)
 
+    def _fresh(self) -> dict[str, tuple[_Entry, ...]] | None:
+        """The book, unless it was never loaded or is stale."""
+        if self._book is None or self.clock.monotonic() - self._book[0] > 3 * self.ttl:
+            return None
+        return self._book[1]
+
     def _from_book(self, number: str, prefix: str | None) -> tuple[bool, AccountInfo | None]:
         """(whether the book answers, the account): by the rule of
         :func:`alarms.subscriber.pick_account`; a number the book lacks is asked of crm."""
-        if self._book is None or self.clock.monotonic() - self._book[0] > 3 * self.ttl:
-            return False, None  # not loaded, or stale
-        entries = self._book[1].get(number)
+        book = self._fresh()
+        if book is None:
+            return False, None
+        entries = book.get(number)
         if not entries:
             return False, None  # a new account, or none: crm (and the cache) answer
         if prefix is not None:
@@ -114,15 +125,28 @@ class AccountBook:
         return out
 
     async def by_ids(self, ids: Iterable[int]) -> dict[int, AccountInfo]:
-        """Account facts by id (the timers start from account ids): from the numbers seen,
-        else from crm."""
+        """The live accounts of ``ids`` (signals that carry their account, the timers): from
+        the book, the numbers and ids seen, else from crm (an account the book does not have
+        yet), one by one; an id of no live account is left out."""
         wanted = set(ids)
+        mono = self.clock.monotonic()
         found: dict[int, AccountInfo] = {}
-        for value in self.lookups.values():
-            if value is not None and value[0] in wanted:
-                found[value[0]] = AccountInfo(*value)
-        for aid in wanted - set(found):
-            info = await self.directory.account_by_id(aid)
-            if info is not None:
-                found[aid] = info
+        if self._fresh() is not None:
+            for aid in wanted:
+                entry = self._ids.get(aid)
+                if entry is not None:
+                    found[aid] = AccountInfo(*entry[1:])
+        missing = wanted - set(found)
+        if missing:
+            for value in self.lookups.values(mono):
+                if value is not None and value[0] in missing:
+                    found[value[0]] = AccountInfo(*value)
+        for aid in missing - set(found):
+            hit, value = self.by_id.get(aid, mono)
+            if not hit:
+                info = await self.directory.account_by_id(aid)
+                value = None if info is None else _cached(info)
+                self.by_id.put(aid, value, mono)
+            if value is not None:
+                found[aid] = AccountInfo(*value)
         return found
