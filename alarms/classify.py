@@ -27,8 +27,10 @@ class Override:
     event_class: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Classified:
+    """A signal's classification (a value, made once per signal of a burst)."""
+
     kind: str
     event_class: str
     priority: int

@@ -4,6 +4,8 @@ database, the clock or the bus, so they are tested with plain values.
 
 An incident is named by its key and desk (``IncidentKey``): an account has at most one open
 incident per desk, whether it was read from the database or opened earlier in the same batch.
+Effects are values: nothing changes one once made (they are not frozen dataclasses only
+because those cost several times as much to make, and a burst makes a few per signal).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ IncidentKey = tuple[str, str]  # (account key, desk)
 Link = Literal["runaway_incident_id", "fail_to_test_incident_id"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Log:
     """The signal's row: the incident it joined, or why it opened none."""
 
@@ -27,7 +29,7 @@ class Log:
     reason: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Open:
     """A new incident; ``held_until`` keeps it out of the queue until then (disaster mode)."""
 
@@ -44,7 +46,7 @@ class Open:
     held_until: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Join:
     """Another signal for an open incident: more urgent if it is, out of hold unless held."""
 
@@ -54,7 +56,7 @@ class Join:
     hold: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MarkZone:
     incident: IncidentKey
     zone: str
@@ -63,7 +65,7 @@ class MarkZone:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Flag:
     """Set a flag of the incident: a duress signal, or the panel's own cancel."""
 
@@ -71,7 +73,7 @@ class Flag:
     name: Literal["duress", "cancelled_at_panel"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SystemClose:
     """Close the incident when the batch is written (unless closed by then)."""
 
@@ -80,7 +82,7 @@ class SystemClose:
     note: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SetState:
     """Change the engine's columns of an account's state."""
 
@@ -88,7 +90,7 @@ class SetState:
     changes: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LinkState:
     """Point an account state's field at an incident (its id is known once written), or
     clear it (``incident`` None)."""
@@ -98,7 +100,7 @@ class LinkState:
     incident: IncidentKey | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MarkDay:
     """Remember that the day's schedule exception ``kind`` was raised (once a day)."""
 

@@ -70,7 +70,7 @@ Incidents = Mapping[IncidentKey, IncidentView]
 Marks = Container[tuple[int, date, str]]  # (account id, local day, exception kind) raised
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Context:
     """The batch's (or tick's) time and the center's rules of the moment."""
 
@@ -81,7 +81,7 @@ class Context:
     early_open: timedelta
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Incoming:
     """One signal as the rules see it: classified, its account resolved."""
 
