@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -346,7 +346,7 @@ class AlarmEngine:
     @staticmethod
     async def _marks(session: AsyncSession, incoming: list[Incoming],
                      scheds: dict[int, Schedule | None], now: datetime,
-                     ) -> set[tuple[Any, Any, Any]]:
+                     ) -> set[tuple[int, date, str]]:
         """The days' schedule marks, where a schedule judges the batch's openings and
         closings."""
         oc = sorted({s.account.id for s in incoming if s.account is not None
