@@ -2,8 +2,8 @@
 
 The receiver classified the signal from the one event-code table (:mod:`core.event_codes`)
 and carried the answer on ``signal.received``: kind, class, priority, desk, restore, arming.
-The engine reads it from there; a payload without it (made by hand, or journaled before the
-signal carried it) is classified from its code by the same table.
+The engine reads it from there; a payload without it (made by hand: a tool, a test) is
+classified from its code by the same table.
 """
 
 from __future__ import annotations
