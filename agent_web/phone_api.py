@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,13 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_web.console_settings import DEFAULT_PAUSE_CODES, console_settings, phone_mode
 from agent_web.models import PauseCode
-from core import audit
+from core import audit, sip_credentials, users
 from core.deps import actor_of, db_session, get_services, require_role
 from core.models import Role, User
 from core.services import Services
 from cti.http import run_command
 from cti.service import CtiError, CtiService
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/console", tags=["console"])
 agent = require_role(Role.agent)
 supervisor = require_role(Role.supervisor)
@@ -131,12 +133,19 @@ def _code_json(p: PauseCode) -> Json:
 
 
 def _sip(services: Services, user: User) -> Json | None:
+    """What the user's own WebRTC phone registers with. The one answer that carries the SIP
+    password in clear: only to its owner, over the signed-in session."""
     s = console_settings(services)
     if not s.webrtc_wss_url or not user.extension:
         return None
     domain = s.sip_domain or urlsplit(s.webrtc_wss_url).hostname or "localhost"
+    password = users.sip_password(user, sip_credentials.for_secret(services.settings.secret_key))
+    if password is None:
+        log.warning("user %s has no readable SIP password (none yet, or VIGIL_SECRET_KEY "
+                    "changed): its phone cannot register; vigil rotate-sip-password %s",
+                    user.username, user.username)
     return {"ws_url": s.webrtc_wss_url, "uri": f"sip:{user.extension}@{domain}",
-            "authorization_user": user.extension, "password": user.sip_password or "",
+            "authorization_user": user.extension, "password": password or "",
             "display_name": user.display_name}
 
 

@@ -167,7 +167,7 @@ async def seeded_db(path: Path, accounts: int) -> tuple[Database, dict[str, Any]
     await migrate.upgrade(url)
     db = Database(url)
     if fresh:
-        return db, await seed(db, accounts=accounts)
+        return db, await seed(db, accounts=accounts, users=False)
     async with db.session() as s:
         counts = {"accounts": await s.scalar(select(func.count(Account.id))),
                   "phones": await s.scalar(select(func.count(Phone.id)))}

@@ -4,7 +4,7 @@ round trip.
 pbxsim runs in its own process on real time, as Asterisk would, with Vigil's IVR line (answer,
 ``AGI(agi://…/ivr)``, then the queue named in ``VIGIL_QUEUE``). Calls arrive over one second
 and every prompt plays for 300 ms, so all of them are in the IVR at once as in a storm. Callers
-key when asked: half go to the operators (2), half through subscriber services (1, PIN, put on
+key when asked: half go to the operators (1), half through subscriber services (2, PIN, put on
 test for 4 hours, then silence). The IVR runs on SQLite in this process (blacklist, lockouts,
 callback requests, session log, on-test through alarms.api), with in-memory subscribers so the
 figure is the IVR's own (crm's argon2 passcode check blocks the event loop ~20 ms; see the
@@ -53,7 +53,7 @@ PLAYBACK_S = 0.3
 RAMP_S = 1.0
 CALLER = "+8613800000013"
 INSTANT = ("ANSWER", "SET VARIABLE", "GET VARIABLE", "HANGUP")
-PATHS: tuple[list[str | None], ...] = (["2"], ["1", "2468#", "2", "4#", None, None, None])
+PATHS: tuple[list[str | None], ...] = (["1"], ["2", "2468#", "2", "4#", None, None, None])
 
 
 def drive(port: int, sessions: int) -> dict[str, int]:

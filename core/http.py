@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import audit, users
+from core import audit, sip_credentials, users
 from core.deps import actor_of, current_user, db_session, get_services, login_session, require_role
 from core.models import AuditEntry, Role, User
 from core.settings import Language
@@ -104,7 +104,10 @@ class UserIn(BaseModel):
     display_name: str | None = Field(None, max_length=128)
     language: Language = "zh-CN"
     extension: str | None = Field(None, max_length=32, pattern=r"^[0-9A-Za-z]+$")
-    sip_password: str | None = Field(None, max_length=128)
+    sip_password: str | None = Field(
+        None, min_length=sip_credentials.MIN_LENGTH, max_length=48, pattern=r"^[!-\[\]-~]+$",
+        description="Only for a desk phone configured by hand; a console phone's password is "
+                    "generated. Printable ASCII, no spaces or backslashes.")
 
 
 class UserPatch(BaseModel):
@@ -113,7 +116,10 @@ class UserPatch(BaseModel):
     display_name: str | None = Field(None, max_length=128)
     language: Language | None = None
     extension: str | None = Field(None, max_length=32, pattern=r"^[0-9A-Za-z]+$")
-    sip_password: str | None = Field(None, max_length=128)
+    sip_password: str | None = Field(
+        None, min_length=sip_credentials.MIN_LENGTH, max_length=48, pattern=r"^[!-\[\]-~]+$",
+        description="Only for a desk phone configured by hand; a console phone's password is "
+                    "generated. Printable ASCII, no spaces or backslashes.")
 
 
 @router.get("/users")
@@ -137,7 +143,8 @@ async def create_user(
         raise HTTPException(status.HTTP_409_CONFLICT,
                             [{"loc": ["body", "username"], "msg": "username already exists"}])
     services = get_services(request)
-    user = await users.create_user(session, services.clock, actor_of(admin), **body.model_dump())
+    user = await users.create_user(session, services.clock, actor_of(admin), **body.model_dump(),
+                                   sip=sip_credentials.for_secret(services.settings.secret_key))
     await session.commit()
     return user.public()
 
@@ -157,9 +164,28 @@ async def update_user(
     user = await _user_or_404(session, user_id)
     services = get_services(request)
     await users.update_user(session, services.clock, actor_of(admin), user,
-                            body.model_dump(exclude_unset=True))
+                            body.model_dump(exclude_unset=True),
+                            sip=sip_credentials.for_secret(services.settings.secret_key))
     await session.commit()
     return user.public()
+
+
+@router.post("/users/{user_id}/sip-password", status_code=204)
+async def rotate_sip_password(
+    user_id: int, request: Request, session: AsyncSession = Depends(db_session),
+    admin: User = Depends(require_role(Role.admin)),
+) -> Response:
+    """A new SIP password for the user's phone. It is never shown: Asterisk gets it when its
+    PJSIP include is rendered again, the user's console at its next sign-in or reload."""
+    user = await _user_or_404(session, user_id)
+    if not user.extension:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            [{"loc": ["path", "user_id"], "msg": "the user has no extension"}])
+    services = get_services(request)
+    await users.rotate_sip_password(session, services.clock, actor_of(admin), user,
+                                    sip_credentials.for_secret(services.settings.secret_key))
+    await session.commit()
+    return Response(status_code=204)
 
 
 @router.post("/users/{user_id}/archive")

@@ -46,6 +46,7 @@ class User(ArchivableMixin, Base):
         return {
             "id": self.id, "username": self.username, "display_name": self.display_name,
             "role": self.role, "language": self.language, "extension": self.extension,
+            "has_sip_password": bool(self.extension and self.sip_password),
             "archived": self.archived_at is not None,
         }
 

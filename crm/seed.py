@@ -30,7 +30,8 @@ from core.clock import SystemClock
 from core.db import Database
 from core.models import User
 from core.security import hash_code
-from core.users import create_user
+from core.sip_credentials import SipPasswords
+from core.users import create_user, fill_in_sip_passwords
 from crm.models import (
     Account,
     Contact,
@@ -401,24 +402,31 @@ async def _flush(conn: AsyncConnection, rows: dict[str, list[dict[str, Any]]],
             batch.clear()
 
 
-async def create_demo_users(db: Database) -> int:
-    """The demo logins (README lists them), unless any user exists."""
+async def create_demo_users(db: Database, sip: SipPasswords) -> int:
+    """The demo logins (README lists them), unless any user exists; each phone user gets a
+    generated SIP password. On a database that has users, those with a phone extension but no
+    readable SIP password get one (so a production phone can register after ``vigil seed``)."""
     clock = SystemClock()
+    actor = audit.Actor.system("seed")
     async with db.transaction() as s:
         if (await s.execute(select(func.count()).select_from(User))).scalar_one():
+            await fill_in_sip_passwords(s, clock, actor, sip)
             return 0
         for username, name, role, ext, lang in DEMO_USERS:
-            await create_user(s, clock, audit.Actor.system("seed"), username=username,
-                              password=DEMO_PASSWORD, role=role, display_name=name,
-                              language=lang, extension=ext)
+            await create_user(s, clock, actor, username=username, password=DEMO_PASSWORD,
+                              role=role, display_name=name, language=lang, extension=ext,
+                              sip=sip)
     return len(DEMO_USERS)
 
 
 async def seed(db: Database, accounts: int, seed: int = 1, *, users: bool = True,
-               chunk: int = 5_000) -> dict[str, Any]:
-    """Add ``accounts`` generated subscribers (and the demo users); returns counts and time."""
+               sip: SipPasswords | None = None, chunk: int = 5_000) -> dict[str, Any]:
+    """Add ``accounts`` generated subscribers (and the demo users, whose SIP passwords ``sip``
+    seals); returns counts and time."""
     started = _time.perf_counter()
-    created_users = await create_demo_users(db) if users else 0
+    if users and sip is None:
+        raise ValueError("seeding users needs the SIP password sealer (Settings.secret_key)")
+    created_users = await create_demo_users(db, sip) if users and sip else 0
     rng = random.Random(seed)
     passcodes, duress = _code_pool()
     now = BASE_TIME + timedelta(days=730)

@@ -134,7 +134,9 @@ def stream_file(name: str, escape_digits: str = "") -> str:
 
 
 def get_data(name: str, timeout_ms: int, max_digits: int) -> str:
-    return f"GET DATA {bare(name)} {int(timeout_ms)} {int(max_digits)}"
+    """``name`` empty: no prompt, only the reading of keys (the caller is already keying)."""
+    file = bare(name) if name else quote("")
+    return f"GET DATA {file} {int(timeout_ms)} {int(max_digits)}"
 
 
 def say_digits(digits: str, escape_digits: str = "") -> str:

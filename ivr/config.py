@@ -22,13 +22,16 @@ class IvrSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIGIL_IVR_", env_file=".env", extra="ignore")
 
     digit_timeout_ms: int = Field(5000, gt=0, description="Wait for the first/next key press.")
+    menu_timeout_ms: int = Field(
+        3000, gt=0, description="After a menu prompt, wait this long for a key; at the main "
+        "menu a caller who presses nothing is then put through to an operator.")
     menu_attempts: int = Field(3, ge=1, description="Tries at a menu before the fallback.")
     pin_max_failures: int = Field(3, ge=1, description="Wrong PINs in a row before the lock.")
     pin_lockout_minutes: int = Field(30, ge=1, description="How long a PIN lockout lasts.")
     recent_alarm_minutes: int = Field(60, ge=1, description="How old an alarm may be to cancel.")
     max_test_hours: int = Field(72, ge=1, description="Longest on-test period a caller may set.")
-    emergency_queue: str = Field("emergency", description="Option 2 and every fallback.")
-    emergency_priority: int = Field(10, description="QUEUE_PRIO for option 2 (highest first).")
+    emergency_queue: str = Field("emergency", description="Option 1, silence and every fallback.")
+    emergency_priority: int = Field(10, description="QUEUE_PRIO for option 1 (highest first).")
     service_queue: str = Field("billing", description="Option 3, billing and service.")
     callback_offer_after_s: int = Field(
         60, ge=0, description="Offer a callback when the estimated wait is longer than this.")

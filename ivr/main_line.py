@@ -1,9 +1,16 @@
-"""The center's main number: blacklist, language, greetings, then the main menu.
+"""The center's main number: blacklist, language, the emergency option first, then a short menu.
 
     answer -> blacklisted? short message, hang up
-           -> caller ID known? greet in the account's language, else 1 中文 / 2 English
-           -> storm greeting (disaster mode), desk closed (after hours / holiday)
-           -> 1 subscriber services, 2 operator (highest priority), 3 service desk, 0 message
+           -> caller ID known? the account's language, else the default one
+           -> "Vigil alarm center. For an emergency, press 1."       (within 5 s of the answer)
+           -> storm greeting (disaster mode)
+           -> "For English, press 9." in English (callers whose language is not known)
+           -> 2 self-service, 3 billing (a message after hours), 0 message, or hold
+           -> 1 or nothing pressed: the emergency queue at the highest priority
+
+Every prompt takes keys (see :mod:`ivr.flow`), so a "1" or "2" pressed during the welcome is the
+caller's choice; a caller who presses nothing is in the emergency queue about 18 s after the
+answer (the prompts' rendered lengths, ``tests/ivr/test_timing.py``).
 """
 
 from __future__ import annotations
@@ -20,40 +27,43 @@ from ivr.voicemail import voicemail
 
 log = logging.getLogger(__name__)
 
-
-async def chinese(call: Call) -> None:
-    await call.set_language("zh-CN")
-
-
-async def english(call: Call) -> None:
-    await call.set_language("en")
-
-
-async def default_language(call: Call) -> None:
-    await call.set_language(call.deps.settings.default_language)
-
-
-LANGUAGE_MENU = Menu("choose-language", name="language", options={"1": chinese, "2": english},
-                     labels={"1": "zh-CN", "2": "en"}, fallback=default_language, attempts=2)
+EMERGENCY_KEY = "1"
+LANGUAGE_KEY = "9"
 
 
 async def service_desk(call: Call) -> None:
-    """Option 3: the service desk queue in office hours, a message otherwise."""
+    """Option 3: the service desk queue in office hours, else a message -- or, on "1" during
+    the closed-desk notice, an operator."""
     status = desk_status(call.deps.settings, call.deps.clock.now())
     if status == "open":
         await to_service_desk(call)
         return
     call.at("desk-closed")
     await call.say("holiday" if status == "holiday" else "after-hours")
+    if call.take_typed() == EMERGENCY_KEY:
+        call.at("emergency")
+        await to_operator(call)
+        return
     await voicemail(call)
+
+
+async def switch_language(call: Call) -> None:
+    """Option 9: the other language, from the welcome on (its emergency option included)."""
+    await call.set_language(prompts.other_language(call.lang))
+    call.at(call.lang)
+    await call.say("welcome")
+    call.back = True
 
 
 MAIN_MENU = Menu(
     "main-menu",
     name="main-menu",
-    options={"1": subscriber_services, "2": to_operator, "3": service_desk, "0": voicemail},
-    labels={"1": "services", "2": "operator", "3": "service-desk", "0": "message"},
+    options={EMERGENCY_KEY: to_operator, "2": subscriber_services, "3": service_desk,
+             "0": voicemail, LANGUAGE_KEY: switch_language},
+    labels={EMERGENCY_KEY: "emergency", "2": "services", "3": "service-desk", "0": "message",
+            LANGUAGE_KEY: "language"},
     fallback=to_operator,
+    on_silence=to_operator,
 )
 
 
@@ -76,7 +86,8 @@ async def disaster_mode(call: Call) -> bool:
 
 async def greet(call: Call) -> bool:
     """What every entry point does first: answer, refuse a blacklisted number, recognise the
-    caller, settle the language. False when the call is over (blacklisted)."""
+    caller, settle the language (the account's, else the default one; the caller may switch).
+    False when the call is over (blacklisted)."""
     deps = call.deps
     call.at("answer")
     await call.channel.answer()
@@ -88,30 +99,31 @@ async def greet(call: Call) -> bool:
         if len({o.account_id for o in owners}) == 1:
             call.subscriber = owners[0]
             call.at("caller-id-match")
-    sub = call.subscriber
-    if sub is not None and sub.language in prompts.LANGUAGES:
-        await call.set_language("en" if sub.language == "en" else "zh-CN")
-    else:
-        await LANGUAGE_MENU.run(call)
+    await call.set_language(known_language(call) or deps.settings.default_language)
     return True
+
+
+def known_language(call: Call) -> prompts.Lang | None:
+    sub = call.subscriber
+    if sub is None or sub.language not in prompts.LANGUAGES:
+        return None
+    return "en" if sub.language == "en" else "zh-CN"
+
+
+async def storm_greeting(call: Call) -> None:
+    if not call.typed and await disaster_mode(call):
+        call.at("storm-greeting")
+        await call.say("storm-greeting")
 
 
 async def main_line(call: Call) -> None:
     """``agi://…/ivr``: the center's number."""
-    deps = call.deps
     if not await greet(call):
         return
     await call.say("welcome")
-    if await disaster_mode(call):
-        call.at("storm-greeting")
-        await call.say("storm-greeting")
-    status = desk_status(deps.settings, deps.clock.now())
-    if status != "open":
-        await call.say("holiday" if status == "holiday" else "after-hours")
-    sub = call.subscriber
-    if sub is not None and sub.account_number.isdigit():
-        await call.say("welcome-account")
-        await call.channel.say_digits(sub.account_number)
+    await storm_greeting(call)
+    if known_language(call) is None:
+        await call.say("switch-language", lang=prompts.other_language(call.lang))
     for _ in range(5):
         call.back = False
         await MAIN_MENU.run(call)
@@ -132,9 +144,7 @@ async def subscriber_line(call: Call) -> None:
     """``agi://…/ivr/subscriber``: straight to subscriber services (the direct line)."""
     if not await greet(call):
         return
-    if await disaster_mode(call):
-        call.at("storm-greeting")
-        await call.say("storm-greeting")
+    await storm_greeting(call)
     await subscriber_services(call)
     await end_call(call)
 

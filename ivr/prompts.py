@@ -3,8 +3,16 @@
 Asterisk finds a prompt as ``vigil/<language>/<name>`` under its sounds directory
 (``asterisk-config/sounds/<language>/<name>.wav`` mounted at ``.../sounds/vigil``); ``make prompts``
 renders them with espeak-ng (:mod:`ivr.render_prompts`). The durations are those of the espeak-ng
-renderings (rounded to 0.1 s) so pbxsim can play a prompt for as long as Asterisk would;
-``render_prompts --check`` reports any that drift after a text change.
+renderings (:mod:`ivr.prompt_seconds`, rewritten by ``render_prompts --update``) so pbxsim can
+play a prompt for as long as Asterisk would; ``render_prompts --check`` reports any that drift.
+
+Numbers, digits and times are our own prompts too (:mod:`ivr.spoken` strings them together):
+Asterisk's ``SAY DIGITS`` picks ``digits/N`` by the channel language, and Asterisk ships no
+Chinese sounds, so a zh-CN caller would hear English digits. A prompt with no text in one
+language (``num-11`` is English only, ``num-10000`` Chinese only) is not rendered in it.
+
+Menus are short and put the emergency first (the welcome says it within 5 s of the answer);
+a caller who presses nothing reaches an operator (see :mod:`ivr.main_line`).
 """
 
 from __future__ import annotations
@@ -12,117 +20,142 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ivr.prompt_seconds import SECONDS
+
 Lang = Literal["zh-CN", "en"]
 LANGUAGES: tuple[Lang, ...] = ("zh-CN", "en")
 SOUND_DIR = "vigil"
 
-# The channel language Asterisk uses for its own SAY DIGITS / SAY NUMBER sounds.
+# The channel language Asterisk uses for its own sounds (music on hold, Record's beep); the
+# IVR's own words, digits included, are all in this catalogue.
 ASTERISK_LANGUAGE: dict[Lang, str] = {"zh-CN": "zh", "en": "en"}
+
+
+def other_language(lang: Lang) -> Lang:
+    return "en" if lang == "zh-CN" else "zh-CN"
 
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
     name: str
-    zh: str
-    en: str
-    zh_seconds: float
-    en_seconds: float
+    zh: str | None
+    en: str | None
 
-    def text(self, lang: Lang) -> str:
+    @property
+    def languages(self) -> tuple[Lang, ...]:
+        return tuple(lang for lang in LANGUAGES if self.text(lang) is not None)
+
+    def text(self, lang: Lang) -> str | None:
         return self.zh if lang == "zh-CN" else self.en
 
-    def seconds(self, lang: Lang) -> float:
-        return self.zh_seconds if lang == "zh-CN" else self.en_seconds
+    def seconds(self, lang: Lang) -> float | None:
+        """The rendered duration, None when the prompt does not exist in ``lang``."""
+        if self.text(lang) is None:
+            return None
+        return SECONDS.get(self.name, {}).get(lang)
 
+
+_EN_TEENS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+             "seventeen", "eighteen", "nineteen")
+_EN_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_EN_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# Digit strings (account numbers) read 1 as 幺, as Chinese phone services do; counts use 一.
+_ZH_DIGITS = "零幺二三四五六七八九"
+
+_NUMBERS: tuple[Prompt, ...] = (
+    *(Prompt(f"digit-{d}", _ZH_DIGITS[d], _EN_DIGITS[d]) for d in range(10)),
+    Prompt("num-1", "一", None),
+    Prompt("num-2", "两", None),
+    Prompt("num-10", "十", "ten"),
+    *(Prompt(f"num-{10 + i}", None, _EN_TEENS[i]) for i in range(1, 10)),
+    *(Prompt(f"num-{20 + 10 * i}", None, word) for i, word in enumerate(_EN_TENS)),
+    Prompt("num-100", "百", "hundred"),
+    Prompt("num-1000", "千", "thousand"),
+    Prompt("num-10000", "万", None),
+    Prompt("ago-minutes", "分钟前", "minutes ago"),
+    Prompt("ago-minute", None, "minute ago"),
+    Prompt("ago-hours", "小时前", "hours ago"),
+    Prompt("ago-hour", None, "hour ago"),
+    Prompt("ago-days", "天前", "days ago"),
+    Prompt("ago-day", None, "day ago"),
+    Prompt("unit-hours", "小时", "hours"),
+    Prompt("unit-hour", None, "hour"),
+    Prompt("unit-minutes", "分钟", "minutes"),
+    Prompt("unit-minute", None, "minute"),
+)
 
 _CATALOGUE: tuple[Prompt, ...] = (
-    Prompt("choose-language", "中文服务请按1。For English, press 2.",
-           "中文服务请按1。For English, press 2.", 3.0, 7.0),
-    Prompt("welcome", "您好，欢迎致电守望报警监控中心。",
-           "Welcome to the Vigil alarm monitoring center.", 4.4, 2.9),
-    Prompt("blacklisted", "对不起，本号码无法使用本服务。再见。",
-           "Sorry, calls from this number cannot be served. Goodbye.", 4.3, 4.2),
+    # -- the first seconds of a call: the emergency option comes first
+    Prompt("welcome", "守望报警中心，紧急求助请按1。",
+           "Vigil alarm center. For an emergency, press 1."),
+    # played in the *other* language: a zh-CN caller hears "For English, press 9" in English
+    Prompt("switch-language", "中文服务请按9。", "For English, press 9."),
     Prompt("storm-greeting",
-           "由于恶劣天气或停电，目前来电较多。如果您是因为停电来电，电力恢复后您的报警主机会自动上报，"
-           "无需等待人工服务。",
-           "We are receiving many calls because of severe weather or a power cut. If you are "
-           "calling about a power cut, your alarm system will report by itself when power "
-           "returns, and you do not need to wait for an operator.", 14.4, 12.6),
-    Prompt("after-hours", "服务台现在已下班。紧急情况仍可转接值班接警员。",
-           "Our service desk is closed now. Operators are still on duty for emergencies.",
-           6.4, 5.3),
-    Prompt("holiday", "今天是节假日，服务台休息。紧急情况仍可转接值班接警员。",
-           "Today is a public holiday and our service desk is closed. Operators are still on "
-           "duty for emergencies.", 7.2, 6.8),
-    Prompt("welcome-account", "您好，我们识别到您的用户编号是",
-           "Welcome back. We recognised your account number", 3.9, 3.5),
-    Prompt("main-menu",
-           "用户自助服务请按1；报警或转接线员请按2；缴费及业务咨询请按3；留言请按0。",
-           "For subscriber services, press 1. To report an emergency or talk to an operator, "
-           "press 2. For billing and service questions, press 3. To leave a message, press 0.",
-           9.8, 12.5),
-    Prompt("invalid", "对不起，您的输入无效。", "Sorry, that is not a valid choice.", 2.8, 2.4),
-    Prompt("no-input", "对不起，我们没有收到您的输入。", "Sorry, we did not receive your input.",
-           3.6, 2.5),
-    Prompt("goodbye", "感谢您的来电，再见。", "Thank you for calling. Goodbye.", 2.8, 2.5),
-    Prompt("enter-account", "请输入您的用户编号，以井号键结束。",
-           "Please enter your account number, followed by the hash key.", 4.7, 3.8),
-    Prompt("account-unknown", "对不起，没有找到这个用户编号。",
-           "Sorry, we could not find that account.", 3.8, 2.7),
-    Prompt("enter-pin", "请输入您的服务密码，以井号键结束。",
-           "Please enter your PIN, followed by the hash key.", 4.5, 3.3),
-    Prompt("pin-wrong", "密码不正确。", "That PIN is not correct.", 1.5, 2.0),
-    Prompt("pin-locked", "密码错误次数过多，本用户的自助服务已暂时锁定，请稍后再拨。再见。",
-           "Too many wrong PINs. Self-service for this account is locked for a while. Please "
-           "call again later. Goodbye.", 7.9, 7.8),
+           "停电或恶劣天气，来电较多。电力恢复后，报警主机会自动上报。",
+           "Many calls now, due to a power cut or bad weather. When power returns, your alarm "
+           "system reports by itself."),
+    Prompt("main-menu", "取消误报及自助服务请按2，缴费咨询按3，留言按0，或请稍候。",
+           "To cancel a false alarm, or for self-service, press 2. Billing, 3. Message, 0. "
+           "Or hold."),
+    Prompt("blacklisted", "对不起，本号码无法使用本服务。再见。",
+           "Sorry, calls from this number cannot be served. Goodbye."),
+    Prompt("after-hours", "服务台已下班，请留言。紧急求助请按1。",
+           "The service desk is closed. Please leave a message. For an emergency, press 1."),
+    Prompt("holiday", "今天节假日，服务台休息，请留言。紧急求助请按1。",
+           "The service desk is closed for the holiday. Please leave a message. For an "
+           "emergency, press 1."),
+    Prompt("invalid", "输入无效。", "That is not a valid choice."),
+    Prompt("no-input", "没有收到您的输入。", "We did not get your input."),
+    Prompt("goodbye", "感谢您的来电，再见。", "Thank you for calling. Goodbye."),
+    # -- subscriber services
+    Prompt("account-number-is", "您的用户编号是", "Your account number is"),
+    Prompt("enter-account", "请输入用户编号，以井号键结束。",
+           "Enter your account number, then the hash key."),
+    Prompt("account-unknown", "没有找到这个用户编号。", "We could not find that account."),
+    Prompt("enter-pin", "请输入服务密码，以井号键结束。", "Enter your PIN, then the hash key."),
+    Prompt("pin-wrong", "密码不正确。", "That PIN is not correct."),
+    Prompt("pin-locked", "密码错误次数过多，自助服务已暂时锁定，请稍后再拨。再见。",
+           "Too many wrong PINs. Self-service is locked for a while. Please call again later. "
+           "Goodbye."),
     Prompt("services-menu",
-           "取消刚才的报警请按1；设置测试状态请按2；收听最近事件和当前布撤防状态请按3；预约回电请按4；"
-           "转接线员请按0；返回主菜单请按星号键。",
-           "To cancel a recent alarm, press 1. To put your system on test, press 2. To hear your "
-           "last events and the current state, press 3. To request a callback, press 4. To talk "
-           "to an operator, press 0. To go back to the main menu, press star.", 18.0, 18.1),
-    Prompt("no-recent-alarm", "您的用户最近没有报警。", "There is no recent alarm on your account.",
-           2.9, 2.5),
-    Prompt("enter-passcode", "取消报警需要验证，请输入您的密码，以井号键结束。",
-           "To cancel the alarm, please enter your passcode, followed by the hash key.", 6.8, 4.8),
-    Prompt("passcode-wrong", "密码不正确。", "That passcode is not correct.", 1.5, 2.1),
-    Prompt("alarm-cancelled", "您的报警已经取消，谢谢。",
-           "Your alarm has been cancelled. Thank you.", 3.4, 3.1),
-    Prompt("enter-test-hours", "请输入测试的小时数，1到72，以井号键结束。",
-           "Enter the number of hours to put your system on test, from 1 to 72, followed by the "
-           "hash key.", 5.6, 6.6),
-    Prompt("on-test-confirmed", "您的系统已设置为测试状态，小时数为",
-           "Your system is now on test. Number of hours:", 4.4, 3.2),
-    Prompt("last-events", "您最近的事件是：", "Your last events are:", 2.1, 1.5),
-    Prompt("no-events", "最近没有事件。", "There are no recent events.", 1.9, 2.0),
-    Prompt("event-alarm", "报警", "Alarm", 0.8, 0.9),
-    Prompt("event-open", "撤防", "Disarmed", 0.8, 1.0),
-    Prompt("event-close", "布防", "Armed", 0.8, 0.8),
-    Prompt("event-trouble", "故障", "Trouble", 0.7, 0.9),
-    Prompt("event-test", "测试报告", "Test report", 1.2, 1.2),
-    Prompt("event-other", "其他事件", "Other event", 1.3, 1.2),
-    Prompt("state-armed", "您的系统当前处于布防状态。", "Your system is armed now.", 3.6, 1.8),
-    Prompt("state-disarmed", "您的系统当前处于撤防状态。", "Your system is disarmed now.",
-           3.6, 2.0),
-    Prompt("state-unknown", "暂时无法确定您系统的布撤防状态。",
-           "We cannot tell whether your system is armed right now.", 4.2, 3.4),
+           "取消报警按1，测试按2，事件查询按3，回电按4，人工按0，返回按星号。",
+           "Cancel an alarm, 1. Test mode, 2. Events, 3. Call back, 4. Operator, 0. Back, star."),
+    Prompt("no-recent-alarm", "最近没有报警。", "There is no recent alarm on your account."),
+    Prompt("enter-passcode", "请输入密码以取消报警，以井号键结束。",
+           "To cancel the alarm, enter your passcode, then the hash key."),
+    Prompt("passcode-wrong", "密码不正确。", "That passcode is not correct."),
+    Prompt("alarm-cancelled", "报警已取消，谢谢。", "Your alarm is cancelled. Thank you."),
+    Prompt("enter-test-hours", "请输入测试小时数，1到72，以井号键结束。",
+           "Enter the test time in hours, 1 to 72, then the hash key."),
+    Prompt("on-test-confirmed", "系统已设为测试状态，时长", "Your system is on test for"),
+    Prompt("last-events", "最近事件：", "Your last events:"),
+    Prompt("no-events", "最近没有事件。", "There are no recent events."),
+    Prompt("event-alarm", "报警", "Alarm"),
+    Prompt("event-open", "撤防", "Disarmed"),
+    Prompt("event-close", "布防", "Armed"),
+    Prompt("event-trouble", "故障", "Trouble"),
+    Prompt("event-test", "测试报告", "Test report"),
+    Prompt("event-other", "其他事件", "Other event"),
+    Prompt("state-armed", "系统当前为布防状态。", "Your system is armed now."),
+    Prompt("state-disarmed", "系统当前为撤防状态。", "Your system is disarmed now."),
+    Prompt("state-unknown", "暂时无法确定系统的布撤防状态。",
+           "We cannot tell whether your system is armed right now."),
+    # -- queues, callbacks and messages
     Prompt("callback-offer", "如不想等待，按1预约回电；继续等待请不要挂机。",
-           "To be called back instead of waiting, press 1. To keep waiting, stay on the line.",
-           5.9, 6.1),
-    Prompt("callback-confirmed", "已为您预约回电，线员空闲时会尽快给您回电。",
-           "We will call you back as soon as an operator is free.", 5.6, 3.2),
-    Prompt("queue-position", "您的排队序号是", "Your position in the queue is", 2.2, 1.7),
-    Prompt("queue-wait", "预计等待分钟数", "Estimated wait in minutes:", 1.9, 1.8),
-    Prompt("queue-connecting", "请稍候，正在为您转接线员。",
-           "Please hold while we connect you to an operator.", 3.3, 3.0),
+           "To be called back instead of waiting, press 1. To keep waiting, stay on the line."),
+    Prompt("callback-confirmed", "已为您预约回电，接警员空闲时会尽快回电。",
+           "We will call you back as soon as an operator is free."),
+    Prompt("queue-position", "您的排队序号是", "Your place in the queue is"),
+    Prompt("queue-wait", "预计等待", "Expected wait:"),
+    Prompt("queue-connecting", "正在为您转接。", "Connecting you now."),
     Prompt("leave-message", "请在提示音后留言，说完后挂机或按井号键。",
-           "Please leave your message after the tone. Hang up or press the hash key when you are "
-           "done.", 5.2, 5.4),
-    Prompt("message-saved", "您的留言已保存，谢谢。", "Your message has been recorded. Thank you.",
-           2.9, 3.2),
-    Prompt("service-unavailable", "该服务暂时无法使用，正在为您转接线员。",
+           "Please leave your message after the tone. Hang up or press the hash key when you "
+           "are done."),
+    Prompt("message-saved", "您的留言已保存，谢谢。", "Your message has been recorded. Thank you."),
+    Prompt("service-unavailable", "该服务暂时无法使用，正在为您转接接警员。",
            "This service is not available at the moment. We are putting you through to an "
-           "operator.", 4.5, 4.8),
+           "operator."),
+    *_NUMBERS,
 )
 
 CATALOGUE: dict[str, Prompt] = {p.name: p for p in _CATALOGUE}
@@ -138,20 +171,22 @@ def prompt(name: str) -> Prompt:
 
 def sound_file(name: str, lang: Lang) -> str:
     """The file name Asterisk is asked to play (relative to its sounds directory)."""
-    prompt(name)
+    if prompt(name).text(lang) is None:
+        raise KeyError(f"prompt {name!r} has no {lang} version")
     return f"{SOUND_DIR}/{lang}/{name}"
 
 
 def played_seconds(sound: str) -> float | None:
     """How long Asterisk plays ``sound`` (as the IVR names it, ``vigil/<lang>/<prompt>``): the
-    catalogue's rendered duration; a digit 0.6 s; any other sound 1 s; None for an unknown
-    prompt. pbxsim plays prompts for these durations, so the demo and tests take real time."""
+    catalogue's rendered duration; a digit of Asterisk's own 0.6 s; any other sound 1 s; None
+    for a prompt that does not exist (Asterisk answers ``result=-1``). pbxsim plays prompts for
+    these durations, so the demo and tests take real time."""
     parts = sound.split("/")
     if len(parts) == 3 and parts[0] == SOUND_DIR:
-        try:
-            return prompt(parts[2]).seconds(parts[1])  # type: ignore[arg-type]
-        except KeyError:
+        lang = parts[1]
+        if lang not in LANGUAGES or parts[2] not in CATALOGUE:
             return None
+        return CATALOGUE[parts[2]].seconds(lang)  # type: ignore[arg-type]
     if sound.startswith("digits/"):
         return 0.6
     return 1.0

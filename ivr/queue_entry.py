@@ -60,10 +60,11 @@ async def enter_queue(call: Call, queue: str, priority: int = 0) -> None:
     snap = call.deps.queue_stats.snapshot(queue)
     if snap is not None and snap.waiting > 0:
         await call.say("queue-position")
-        await call.channel.say_number(snap.waiting + 1)
+        await call.say_number(snap.waiting + 1)
         if snap.estimated_wait_s > 0:
             await call.say("queue-wait")
-            await call.channel.say_number(max(1, math.ceil(snap.estimated_wait_s / 60)))
+            await call.say_quantity(max(1, math.ceil(snap.estimated_wait_s / 60)),
+                                    "unit-minutes")
         if call.caller and snap.estimated_wait_s > settings.callback_offer_after_s:
             key, _ = await call.ask("callback-offer", 1, 4000)
             if key == "1":
@@ -79,7 +80,8 @@ async def enter_queue(call: Call, queue: str, priority: int = 0) -> None:
 
 
 async def to_operator(call: Call) -> None:
-    """Option 2 and every fallback: the operators' queue at the highest priority."""
+    """Option 1, silence at the main menu and every fallback: the operators' queue at the
+    highest priority."""
     settings = call.deps.settings
     await enter_queue(call, settings.emergency_queue, settings.emergency_priority)
 

@@ -1,10 +1,11 @@
 """Render the prompt catalogue to audio with espeak-ng (Debian package ``espeak-ng``).
 
-    python -m ivr.render_prompts [--out asterisk-config/sounds] [--check]
+    python -m ivr.render_prompts [--out asterisk-config/sounds] [--check | --update]
 
-writes ``<out>/<lang>/<name>.wav`` as Asterisk's ``wav`` format wants it (8 kHz, mono, 16-bit),
-prints a JSON summary with each prompt's real duration, and with ``--check`` exits 1 when a
-catalogue duration is off by more than 0.3 s (update :mod:`ivr.prompts` then). The output folder
+writes ``<out>/<lang>/<name>.wav`` as Asterisk's ``wav`` format wants it (8 kHz, mono, 16-bit)
+for each language a prompt has, prints a JSON summary with each prompt's real duration, and with
+``--check`` exits 1 when a catalogue duration is off by more than 0.3 s; ``--update`` rewrites
+:mod:`ivr.prompt_seconds` with the rendered durations (after a text change). The output folder
 gets a ``.gitignore`` of ``*``: rendered audio is built, never committed.
 """
 
@@ -28,7 +29,7 @@ with warnings.catch_warnings():
 
 VOICES: dict[Lang, str] = {"zh-CN": "cmn", "en": "en-us"}
 # espeak-ng reads each Chinese character as a word; faster keeps zh prompts natural in length.
-SPEED_WPM: dict[Lang, int] = {"zh-CN": 230, "en": 160}
+SPEED_WPM: dict[Lang, int] = {"zh-CN": 230, "en": 170}
 RATE = 8000
 TOLERANCE_S = 0.3
 
@@ -59,6 +60,9 @@ def to_asterisk_wav(wav: bytes) -> tuple[bytes, float]:
     return out.getvalue(), len(converted) / 2 / RATE
 
 
+SECONDS_MODULE = Path(__file__).with_name("prompt_seconds.py")
+
+
 def render(out_dir: Path) -> list[dict[str, object]]:
     espeak = shutil.which("espeak-ng")
     if espeak is None:
@@ -69,22 +73,46 @@ def render(out_dir: Path) -> list[dict[str, object]]:
     for lang in LANGUAGES:
         (out_dir / lang).mkdir(exist_ok=True)
         for prompt in CATALOGUE.values():
-            audio, seconds = to_asterisk_wav(synthesize(prompt.text(lang), lang, espeak))
+            text = prompt.text(lang)
+            if text is None:
+                continue
+            audio, seconds = to_asterisk_wav(synthesize(text, lang, espeak))
             (out_dir / lang / f"{prompt.name}.wav").write_bytes(audio)
             rows.append({"name": prompt.name, "lang": lang, "seconds": round(seconds, 2),
                          "catalogue": prompt.seconds(lang)})
     return rows
 
 
+def seconds_module(rows: list[dict[str, object]]) -> str:
+    """The source of :mod:`ivr.prompt_seconds` for the rendered durations (0.1 s)."""
+    table: dict[str, dict[str, float]] = {}
+    for r in rows:
+        table.setdefault(str(r["name"]), {})[str(r["lang"])] = round(float(str(r["seconds"])), 1)
+    lines = ['"""Rendered durations of the prompts in seconds, per language: written by',
+             '``python -m ivr.render_prompts --update``; do not edit by hand."""', "",
+             "SECONDS: dict[str, dict[str, float]] = {"]
+    for name in sorted(table):
+        langs = ", ".join(f"{lang!r}: {sec}" for lang, sec in sorted(table[name].items()))
+        lines.append(f"    {name!r}: {{{langs}}},")
+    lines.append("}")
+    return "\n".join(lines).replace("'", '"') + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("asterisk-config/sounds"))
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if a catalogue duration is off by more than 0.3 s")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="exit 1 if a catalogue duration is off by more than 0.3 s")
+    mode.add_argument("--update", action="store_true",
+                      help="rewrite ivr/prompt_seconds.py with the rendered durations")
     args = parser.parse_args(argv)
     rows = render(args.out)
+    if args.update:
+        SECONDS_MODULE.write_text(seconds_module(rows), encoding="utf-8")
     drift = [r for r in rows
-             if abs(float(str(r["seconds"])) - float(str(r["catalogue"]))) > TOLERANCE_S]
+             if r["catalogue"] is None
+             or abs(float(str(r["seconds"])) - float(str(r["catalogue"]))) > TOLERANCE_S]
     print(json.dumps({"rendered": len(rows), "out": str(args.out), "drift": drift,
                       "prompts": rows}, ensure_ascii=False, indent=1))
     return 1 if args.check and drift else 0

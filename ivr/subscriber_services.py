@@ -1,11 +1,11 @@
-"""Option 1: subscriber self-service. Identify (caller ID or account number), PIN with lockout,
-then cancel a recent alarm with the passcode, put the system on test, hear the last events and
-the armed state, or ask for a callback."""
+"""Option 2: subscriber self-service. Identify (caller ID or account number), PIN with lockout,
+then cancel a recent alarm with the passcode, put the system on test, hear the last events (how
+long ago each was) and the armed state, or ask for a callback."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from ivr import lockout
 from ivr.flow import Call, Collect, Menu, number_between
@@ -42,8 +42,12 @@ async def duress(call: Call, incident: IncidentRef | None, contact_id: int | Non
 
 
 async def identify(call: Call) -> Subscriber | None:
-    """The caller-ID match found by the main line, else the account number the caller keys."""
+    """The caller-ID match found by the main line (read back, so the caller knows which
+    account the PIN is for), else the account number the caller keys."""
     if call.subscriber is not None:
+        if call.subscriber.account_number.isdigit():
+            await call.say("account-number-is")
+            await call.say_digits(call.subscriber.account_number)
         return call.subscriber
     call.at("account-number")
 
@@ -150,7 +154,7 @@ async def put_on_test(call: Call) -> None:
     call.finish("on_test", done=False)
     call.notes.append(f"on test {hours} h")
     await call.say("on-test-confirmed")
-    await call.channel.say_number(hours)
+    await call.say_quantity(hours, "unit-hours")
 
 
 async def last_events(call: Call) -> None:
@@ -166,11 +170,12 @@ async def last_events(call: Call) -> None:
         await call.say("no-events")
     else:
         await call.say("last-events")
+        now = deps.clock.now()
         for event in events:
             kind = event.kind if event.kind in EVENT_PROMPTS else "other"
+            at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
             await call.say(f"event-{kind}")
-            await call.channel.say_datetime(int(event.at.timestamp()), "", "",
-                                            deps.settings.desk_timezone)
+            await call.say_ago(now - at)
     await call.say(f"state-{state}")
     call.finish("events_heard", done=False)
 

@@ -16,6 +16,7 @@ def recording_name(call: Call) -> str:
 
 async def voicemail(call: Call) -> None:
     call.at("voicemail")
+    call.take_typed()  # a key left over from a notice must not skip the instructions
     settings = call.deps.settings
     await call.say("leave-message")
     name = recording_name(call)

@@ -235,6 +235,8 @@ class AgiSession:
         self.cancel_running = on_hangup
 
     def c_get_data(self, args: list[str]) -> None:
+        """As ast_app_getdata_full: the prompt (any key stops it, and is the first digit), then
+        keys until ``#``, the maximum or the timeout; an empty file name plays nothing."""
         timeout = float(args[1]) / 1000 if len(args) > 1 and float(args[1]) > 0 else 5.0
         maxdigits = int(args[2]) if len(args) > 2 and int(args[2]) > 0 else 1024
 
@@ -250,6 +252,9 @@ class AgiSession:
 
             self.cancel_running = on_hangup
 
+        if not args[0]:
+            after("", 0)
+            return
         self._stream([args[0]], ANY_DIGIT, "200 result={}\n", after)
 
     def c_say_digits(self, args: list[str]) -> None:

@@ -113,13 +113,15 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 async def ensure_user(services: Services, username: str, role: str, **kw: Any) -> int:
     from core.audit import Actor
+    from core.sip_credentials import for_secret
     from core.users import create_user, get_user_by_name
 
     async with services.db.transaction() as s:
         user = await get_user_by_name(s, username)
         if user is None:
             user = await create_user(s, services.clock, Actor.system("test"), username=username,
-                                     password=TEST_PASSWORD, role=role, **kw)
+                                     password=TEST_PASSWORD, role=role,
+                                     sip=for_secret(services.settings.secret_key), **kw)
         return user.id
 
 

@@ -12,7 +12,7 @@ from typing import Final
 # FastAGI: Asterisk connects to Vigil's IVR at agi://<AGI_HOST>:<AGI_PORT>/<path>.
 AGI_HOST: Final = "vigil"  # the compose service name
 AGI_PORT: Final = 4573
-AGI_MAIN: Final = "ivr"  # main line: caller-ID greeting, menu 1/2/3/0
+AGI_MAIN: Final = "ivr"  # main line: emergency first, menu 1/2/3/0/9 (docs/ivr.md)
 AGI_SUBSCRIBER: Final = "ivr/subscriber"  # direct subscriber-services line (cancel, on test)
 AGI_MESSAGE: Final = "ivr/message"  # leave a message (after a long wait in billing)
 AGI_PATHS: Final = (AGI_MAIN, AGI_SUBSCRIBER, AGI_MESSAGE)
@@ -34,6 +34,7 @@ CTX_FROM_SUPERVISORS: Final = "from-supervisors"  # what supervisors' phones may
 CTX_SPY: Final = "supervisor-spy"  # ChanSpy on an agent's phone
 CTX_ALARM_LINE: Final = "alarm-line"  # AlarmReceiver()
 CTX_RECORD: Final = "vigil-record"  # Gosub that starts MixMonitor
+CTX_DIALSTATUS: Final = "vigil-dialstatus"  # hangup handler: VIGIL_DIALSTATUS of a verification
 CTX_PARKED: Final = "parkedcalls"  # res_parking's lot (res_parking.conf)
 
 # Extensions within those contexts.
@@ -45,7 +46,7 @@ PARK_EXTEN: Final = "700"
 
 # Queues (queues.conf); the IVR's menu options lead to these.
 QUEUE_SUPPORT: Final = "support"
-QUEUE_EMERGENCY: Final = "emergency"  # IVR option 2, highest weight
+QUEUE_EMERGENCY: Final = "emergency"  # IVR option 1 and silence, highest weight
 QUEUE_BILLING: Final = "billing"  # IVR option 3
 QUEUES: Final = (QUEUE_SUPPORT, QUEUE_EMERGENCY, QUEUE_BILLING)
 
@@ -60,7 +61,8 @@ def spy_extension(mode: str, agent_extension: str) -> str:
     return SPY_PREFIXES[mode] + agent_extension
 
 
-# Demo phones (pjsip.conf) and the trunk endpoint.
+# The demo users' phones (crm.seed; pjsip endpoints are rendered per user by
+# vigil.asterisk_secrets) and the trunk endpoint.
 AGENT_EXTENSIONS: Final = ("1001", "1002")
 SUPERVISOR_EXTENSIONS: Final = ("2001",)
 TRUNK_ENDPOINT: Final = "trunk"

@@ -41,6 +41,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     from core.services import Services
+    from core.sip_credentials import for_secret
     from crm.seed import seed
     from vigil import migrate
 
@@ -49,7 +50,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
         await migrate.upgrade(settings.database_url)
         services = Services.create(settings)
         try:
-            result = await seed(services.db, accounts=args.accounts, seed=args.seed)
+            result = await seed(services.db, accounts=args.accounts, seed=args.seed,
+                                sip=for_secret(settings.secret_key))
             print(json.dumps(result))
         finally:
             await services.close()

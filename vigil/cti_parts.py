@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from core.services import Services
 from vigil.roles import tag
 from vigil.runtime import Part
+
+if TYPE_CHECKING:
+    from pbxsim.traffic import IvrPath
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,16 @@ async def log_in_demo_agent(services: Services, within: float = 30.0) -> bool:
     return False
 
 
+def demo_ivr_paths() -> tuple[IvrPath, ...]:
+    """What the demo's callers do in the IVR (ivr.main_line): the emergency key during the
+    welcome (barge-in), billing from the menu, or nothing at all (the operators then)."""
+    from ivr.main_line import EMERGENCY_KEY
+    from pbxsim.traffic import IvrPath
+
+    return (IvrPath("emergency", f"2:{EMERGENCY_KEY}", 0.4), IvrPath("billing", "8:3", 0.2),
+            IvrPath("silent", "", 0.4))
+
+
 async def run_cti(services: Services) -> None:
     from cti.runtime import run_cti as run
 
@@ -100,7 +114,8 @@ async def run_demo_telephony(services: Services) -> None:
         numbers = await subscriber_numbers(services) or [("+8613800000001", "Zhang Wei")]
         install_callers(sim.engine)
         traffic = TrafficGenerator(sim.engine, TrafficProfile(
-            rate_per_minute=DEMO_CALLS_PER_MINUTE, numbers=numbers), seed=1)
+            rate_per_minute=DEMO_CALLS_PER_MINUTE, numbers=numbers, paths=demo_ivr_paths()),
+            seed=1)
         traffic.start()
         agent = asyncio.create_task(log_in_demo_agent(services), name="demo-agent-login")
         try:

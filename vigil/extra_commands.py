@@ -1,4 +1,4 @@
-"""Sub-commands contributed by the packages (replay, import, simulate, ingest)."""
+"""Sub-commands contributed by the packages (replay, import, simulate, ingest, users)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,7 @@ def register(sub: Any) -> None:  # argparse's _SubParsersAction is private
     from vigil import simulate_calls
 
     simulate_calls.register(rx_simulate.simulate_group(sub))  # simulate calls
+
+    from vigil import user_commands
+
+    user_commands.register(sub)  # create-user, rotate-sip-password

@@ -32,10 +32,11 @@ async def seed_demo_if_empty(services: Services, accounts: int) -> None:
         users = (await s.execute(select(func.count()).select_from(User))).scalar_one()
     if users:
         return
+    from core.sip_credentials import for_secret
     from crm.seed import seed
 
     log.info("seeding %d demo accounts", accounts)
-    await seed(services.db, accounts=accounts)
+    await seed(services.db, accounts=accounts, sip=for_secret(services.settings.secret_key))
 
 
 async def run(settings: Settings, parts: list[Part], demo: bool, seed_accounts: int = 500) -> None:

@@ -12,12 +12,14 @@ from core.db import Database
 from core.models import User
 from core.security import verify_code, verify_password
 from core.services import Services
+from core.sip_credentials import for_secret
 from crm import records
 from crm.completeness import assess
 from crm.models import Account, Contact, Phone, Premises, Zone
 from crm.phones import lookup_by_phone, normalize
 from crm.seed import DEMO_DURESS, DEMO_PASSCODES, DEMO_PASSWORD, _code_pool, seed
 
+SIP = for_secret("test-secret")
 TABLES = [Account, Premises, Zone, Contact, Phone]
 
 
@@ -55,7 +57,7 @@ async def test_same_seed_same_subscribers(sqlite_template: Path, tmp_path: Path)
 
 
 async def test_seed_gives_users_realistic_and_incomplete_data(services: Services) -> None:
-    result = await seed(services.db, accounts=80, seed=1)
+    result = await seed(services.db, accounts=80, seed=1, sip=SIP)
     assert result["accounts"] == 80 and result["users"] == 4
     assert 2.5 <= result["phones"] / 80 <= 3.5
     async with services.db.session() as s:
@@ -64,6 +66,13 @@ async def test_seed_gives_users_realistic_and_incomplete_data(services: Services
             ("agent1", "agent", "1001"), ("agent2", "agent", "1002"),
             ("super1", "supervisor", "2001"), ("admin", "admin", None)}
         assert verify_password(users["agent1"].password_hash, DEMO_PASSWORD)
+        # every phone user can register at once: a generated SIP password, sealed at rest
+        passwords = {name: SIP.open(name, users[name].sip_password)
+                     for name in ("agent1", "agent2", "super1")}
+        assert all(p and len(p) >= 20 for p in passwords.values())
+        assert len(set(passwords.values())) == 3
+        assert all(p not in (users[n].sip_password or "") for n, p in passwords.items())
+        assert users["admin"].sip_password is None
 
         phones = (await s.execute(select(Phone).limit(200))).scalars().all()
         for p in phones:  # the generator's E.164 agrees with phonenumbers
@@ -88,7 +97,7 @@ async def test_seed_gives_users_realistic_and_incomplete_data(services: Services
     missing = {m.code for sc in scores for m in sc.missing}
     assert {"no_passcode", "no_schedule", "zones_without_description"} <= missing
 
-    again = await seed(services.db, accounts=20, seed=1)
+    again = await seed(services.db, accounts=20, seed=1, sip=SIP)
     assert again["users"] == 0 and again["accounts"] == 20
     async with services.db.session() as s:
         total = await s.scalar(select(func.count()).select_from(Account))

@@ -144,3 +144,8 @@ async def server(deps: IvrDeps) -> AsyncIterator[IvrServer]:
     await srv.start()
     yield srv
     await srv.stop()
+
+
+# The pbxsim world (real crm and alarm engine) is a fixture of every IVR test; imported last
+# because it builds on the fakes above.
+from tests.ivr.pbx_world import world  # noqa: E402,F401

@@ -89,7 +89,8 @@ class FakeAsterisk:
             s.played.append(words[2])
             return ["200 result=0 endpos=16000"]
         if verb == "GET DATA":
-            s.played.append(words[2])
+            if words[2]:  # GET DATA "" reads keys without a prompt
+                s.played.append(words[2])
             max_digits = int(words[4])
             key = self.keys.pop(0) if self.keys else None
             if key == HANG_UP:

@@ -4,7 +4,9 @@ The dialplan mirrors asterisk-config's ``[vigil-ivr]``: answer, ``AGI(agi://…/
 queue named in ``VIGIL_QUEUE`` (pbxsim has no ``GotoIf``; an empty ``VIGIL_QUEUE``, which in
 production means "AGI failed", goes to ``emergency`` as the production fallback does). Callers
 press keys when the IVR asks for them (at each ``GET DATA``), as a person would, so a test lists
-what the caller answers rather than when.
+what the caller answers rather than when; ``during`` presses keys while a named prompt plays
+(barge-in). Each caller's events carry their virtual time, so tests can tell how long the
+caller waited for something.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class Caller:
     commands: list[str] = field(default_factory=list)
     events: list[Message] = field(default_factory=list)
     hang_up_after: str | None = None  # leave as soon as the IVR sends a command starting so
+    during: dict[str, str] = field(default_factory=dict)  # prompt name -> keys pressed in it
+    times: list[tuple[float, Message]] = field(default_factory=list)
 
     def played(self) -> list[str]:
         """Sound files in play order (STREAM FILE and the prompt of GET DATA)."""
@@ -73,6 +77,27 @@ class Caller:
 
     def named(self, event: str) -> list[Message]:
         return [e for e in self.events if e.get("Event") == event]
+
+    def first_time(self, event: str, **fields: str) -> float:
+        """Virtual time of the caller's first ``event`` whose headers have ``fields``."""
+        for t, msg in self.times:
+            if msg.get("Event") == event and all(
+                    str(msg.get(k) or "") == v for k, v in fields.items()):
+                return t
+        raise LookupError(f"no {event} {fields} for {self.number}")
+
+    @property
+    def answered_at(self) -> float:
+        return self.first_time("Newstate", Channel=self.channel, ChannelStateDesc="Up")
+
+    def prompt_end(self, prompt: str) -> float:
+        """When the first command playing ``prompt`` (its last path part) ended."""
+        for t, msg in self.times:
+            words = str(msg.get("Command") or "").split(" ")
+            if msg.get("Event") == "AGIExecEnd" and words[2:3] and words[2].endswith(
+                    "/" + prompt):
+                return t
+        raise LookupError(f"{prompt} was not played to {self.number}")
 
 
 class PbxRig:
@@ -99,9 +124,11 @@ class PbxRig:
         self.engine.queues.add_member(queue, f"Local/{extension}@agent-phones/n", extension)
 
     def call(self, number: str, keys: Sequence[str | None] = (), path: str = "ivr",
-             talk_s: int = 600, hang_up_after: str | None = None) -> Caller:
+             talk_s: int = 600, hang_up_after: str | None = None,
+             during: dict[str, str] | None = None) -> Caller:
         uniqueid = f"1795300000.{len(self.callers) + 1}"
-        caller = Caller(number, list(keys), uniqueid=uniqueid, hang_up_after=hang_up_after)
+        caller = Caller(number, list(keys), uniqueid=uniqueid, hang_up_after=hang_up_after,
+                        during=dict(during or {}))
         self.callers.append(caller)
         self._by_uniqueid[uniqueid] = caller
         originate(self.engine, OriginateRequest(
@@ -133,6 +160,7 @@ class PbxRig:
         caller.channel = caller.channel or str(msg.get("Channel") or "")
         if self.keep_events:
             caller.events.append(msg)
+            caller.times.append((self.sched.now(), msg))
         if msg.get("Event") != "AGIExecStart" or msg.get("Channel") != caller.channel:
             return
         command = str(msg.get("Command") or "")
@@ -144,6 +172,12 @@ class PbxRig:
             caller.hang_up_after = None
             self.engine.later(KEY_DELAY, self._hang_up, ch)
             return
+        words = command.split(" ")
+        playing = words[2].rsplit("/", 1)[-1] if len(words) > 2 else ""
+        if command.startswith(("STREAM FILE", "GET DATA")) and playing in caller.during:
+            self.engine.later(KEY_DELAY, self._press, ch, caller.during.pop(playing))
+            if command.startswith("GET DATA"):
+                return  # the key answers this prompt; ``keys`` are for the ones after
         if not command.startswith("GET DATA"):
             return
         key = caller.keys.pop(0) if caller.keys else None

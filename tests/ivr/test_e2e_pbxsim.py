@@ -4,89 +4,20 @@ database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from alarms import api as alarms_api
-from alarms.config import AlarmSettings
-from alarms.engine import AlarmEngine
 from alarms.incidents import Outbox
-from alarms.models import Incident, IncidentSignal
-from alarms.subscriber import CrmDirectory
+from alarms.models import IncidentSignal
 from core.audit import Actor
-from core.clock import FakeClock
 from core.models import AuditEntry
-from core.services import Services
-from crm import records
 from crm.models import Ticket
-from ivr import blacklist, session_log
-from ivr.adapters import AlarmsApi, CrmSubscribers, CrmTickets
-from ivr.deps import IvrDeps
-from ivr.models import CallbackRequest, IvrSession
-from ivr.server import IvrServer
-from tests.alarms.conftest import sig
-from tests.ivr.conftest import FakeQueueStats, settings
-from tests.ivr.pbx_rig import HANG_UP, Caller, PbxRig
-
-ADMIN = Actor("admin")
-SUBSCRIBER = "+8613800000013"  # Li Na's mobile, a contact of account 8801
-STRANGER = "+8613900000099"
-PASSCODE, DURESS = "1357", "7531"  # Li Na's codes; the IVR PIN is checked against passcodes
-
-
-@dataclass
-class World:
-    services: Services
-    clock: FakeClock
-    server: IvrServer
-    alarms: AlarmEngine
-    pbx: PbxRig
-    account_id: int
-    contact_id: int
-
-    async def signal(self, code: str, **kw: Any) -> None:
-        await self.alarms.handle_signals([sig(self.clock, "8801", code, **kw)])
-
-    async def incidents(self) -> list[Incident]:
-        async with self.services.db.session() as s:
-            return list((await s.execute(select(Incident).order_by(Incident.id))).scalars())
-
-    async def session_of(self, caller: Caller) -> IvrSession:
-        await self.server.flush_logs()
-        async with self.services.db.session() as s:
-            [row] = await session_log.by_uniqueid(s, caller.uniqueid)
-        return row
-
-
-@pytest.fixture
-async def world(services: Services, clock: FakeClock, tmp_path: Path) -> AsyncIterator[World]:
-    async with services.db.transaction() as s:
-        acc = await records.create_account(s, clock, ADMIN, number="8801", name="Li Shop",
-                                           language="en")
-        contact = await records.create_contact(
-            s, clock, ADMIN, account_id=acc.id, name="Li Na", passcode=PASSCODE,
-            duress_code=DURESS, phones=[{"number": "138 0000 0013"}])
-        account_id, contact_id = acc.id, contact.id
-    engine = AlarmEngine(services, CrmDirectory(services.db, clock),
-                         AlarmSettings(_env_file=None))  # type: ignore[call-arg]
-    deps = IvrDeps(db=services.db, bus=services.bus, clock=clock, settings=settings(),
-                   subscribers=CrmSubscribers(services.db, clock),
-                   alarms=AlarmsApi(services.db, clock, services.bus),
-                   tickets=CrmTickets(services.db, clock), queue_stats=FakeQueueStats())
-    server = IvrServer(deps, port=0)
-    await server.start()
-    pbx = PbxRig(server.bound_port, str(tmp_path))
-    try:
-        yield World(services, clock, server, engine, pbx, account_id, contact_id)
-    finally:
-        await pbx.engine.close_io()
-        await server.stop()
-        await engine.stop()
+from ivr import blacklist
+from ivr.models import CallbackRequest
+from tests.ivr.pbx_rig import HANG_UP, Caller
+from tests.ivr.pbx_world import ADMIN, DURESS, PASSCODE, STRANGER, SUBSCRIBER, World
 
 
 def hung_up_by_ivr(world: World, caller: Caller) -> bool:
@@ -105,32 +36,35 @@ async def test_blacklisted_number_hears_the_short_message_and_is_hung_up(world: 
     assert (await world.session_of(caller)).outcome == "blacklisted"
 
 
-async def test_unknown_caller_chooses_english_then_hears_english(world: World) -> None:
-    caller = world.pbx.call(STRANGER, ["2", "2"])
+async def test_unknown_caller_presses_9_then_hears_english(world: World) -> None:
+    caller = world.pbx.call(STRANGER, ["9", "1"])
     await world.pbx.run()
     played = caller.played()
-    assert played[0] == "vigil/zh-CN/choose-language"
+    assert played[:3] == ["vigil/zh-CN/welcome", "vigil/en/switch-language",
+                          "vigil/zh-CN/main-menu"]
     assert caller.var_sets()["CHANNEL(language)"] == "en"
-    assert all(p.startswith("vigil/en/") for p in played[1:])
-    assert "vigil/en/main-menu" in played
+    assert all(p.startswith("vigil/en/") for p in played[3:])
+    assert played[3:5] == ["vigil/en/welcome", "vigil/en/main-menu"]
     rec = await world.session_of(caller)
-    assert rec.language == "en" and rec.path.startswith("answer>language>en")
+    assert rec.language == "en" and rec.path.startswith("answer>main-menu>language>en")
 
 
-async def test_unknown_caller_chooses_chinese(world: World) -> None:
-    caller = world.pbx.call(STRANGER, ["1", "2"])
+async def test_unknown_caller_is_served_in_chinese(world: World) -> None:
+    caller = world.pbx.call(STRANGER, ["1"])
     await world.pbx.run()
     assert caller.var_sets()["CHANNEL(language)"] == "zh"
     assert "vigil/zh-CN/main-menu" in caller.played()
+    [join] = caller.named("QueueCallerJoin")
+    assert join.get("Queue") == "emergency"
 
 
 async def test_storm_greeting_plays_only_in_disaster_mode(world: World) -> None:
-    calm = world.pbx.call(SUBSCRIBER, ["2"])
+    calm = world.pbx.call(SUBSCRIBER, ["1"])
     await world.pbx.run()
     out = Outbox()
     async with world.services.db.transaction() as s:
         await alarms_api.set_disaster(s, world.clock, Actor("sup"), True, {}, out)
-    storm = world.pbx.call(SUBSCRIBER, ["2"])
+    storm = world.pbx.call(SUBSCRIBER, ["1"])
     await world.pbx.run()
     assert "storm-greeting" not in calm.prompts()
     p = storm.prompts()
@@ -139,8 +73,8 @@ async def test_storm_greeting_plays_only_in_disaster_mode(world: World) -> None:
 
 
 async def services_call(world: World, *keys: str | None) -> Caller:
-    """The known subscriber: 1 services, PIN, then ``keys``."""
-    caller = world.pbx.call(SUBSCRIBER, ["1", PASSCODE + "#", *keys])
+    """The known subscriber: 2 services, PIN, then ``keys``."""
+    caller = world.pbx.call(SUBSCRIBER, ["2", PASSCODE + "#", *keys])
     await world.pbx.run()
     return caller
 
@@ -177,7 +111,8 @@ async def test_duress_sounds_the_same_but_escalates(world: World) -> None:
 
 async def test_on_test_stops_later_signals_opening_incidents(world: World) -> None:
     caller = await services_call(world, "2", "4#", None, None, None)
-    assert "on-test-confirmed" in caller.prompts() and 'SAY NUMBER 4 ""' in caller.commands
+    p = caller.prompts()
+    assert p[p.index("on-test-confirmed"):][:3] == ["on-test-confirmed", "digit-4", "unit-hours"]
     await world.signal("130")
     assert await world.incidents() == []
     async with world.services.db.session() as s:
@@ -189,7 +124,7 @@ async def test_on_test_stops_later_signals_opening_incidents(world: World) -> No
 
 
 async def test_three_wrong_pins_lock_the_line_and_are_audited(world: World) -> None:
-    first = world.pbx.call(SUBSCRIBER, ["1", "0000#", "1111#", "2222#"])
+    first = world.pbx.call(SUBSCRIBER, ["2", "0000#", "1111#", "2222#"])
     await world.pbx.run()
     assert first.prompts().count("pin-wrong") == 2 and first.prompts()[-1] == "pin-locked"
     assert hung_up_by_ivr(world, first)
@@ -197,7 +132,7 @@ async def test_three_wrong_pins_lock_the_line_and_are_audited(world: World) -> N
         entries = list((await s.execute(select(AuditEntry).where(
             AuditEntry.action == "ivr_pin_lockout"))).scalars())
     assert len(entries) == 1 and entries[0].entity_id == str(world.account_id)
-    again = world.pbx.call(SUBSCRIBER, ["1", PASSCODE + "#"])
+    again = world.pbx.call(SUBSCRIBER, ["2", PASSCODE + "#"])
     await world.pbx.run()
     assert "enter-pin" not in again.prompts() and again.prompts()[-1] == "pin-locked"
     assert (await world.session_of(again)).outcome == "locked"
@@ -220,7 +155,7 @@ async def test_voicemail_leaves_a_ticket_with_the_recording(world: World,
 async def test_queue_entry_sets_the_channel_variables_and_the_dialplan_queues(
         world: World) -> None:
     world.pbx.add_agent("emergency")
-    caller = world.pbx.call(SUBSCRIBER, ["2"], talk_s=60)
+    caller = world.pbx.call(SUBSCRIBER, ["1"], talk_s=60)
     await world.pbx.advance(40)  # through the IVR, into the queue, the agent answers
     [connect] = caller.named("AgentConnect")
     agent_leg = world.pbx.engine.find_channel(str(connect.get("DestChannel")))
@@ -229,7 +164,7 @@ async def test_queue_entry_sets_the_channel_variables_and_the_dialplan_queues(
     await world.pbx.run()
     sets = caller.var_sets()
     assert sets["__VIGIL_ACCOUNT_ID"] == str(world.account_id)
-    assert sets["__VIGIL_IVR_PATH"].split(">")[-2:] == ["operator", "queue:emergency"]
+    assert sets["__VIGIL_IVR_PATH"].split(">")[-2:] == ["emergency", "queue:emergency"]
     assert sets["VIGIL_QUEUE"] == "emergency" and sets["QUEUE_PRIO"] == "10"
     assert sets["AGISTATUS"] == "SUCCESS"  # the IVR let the dialplan go on
     assert not any(c.startswith("EXEC") for c in caller.commands)
@@ -252,7 +187,7 @@ async def test_callback_request_from_subscriber_services(world: World) -> None:
 
 
 async def test_caller_hanging_up_mid_menu_is_logged_where_they_left(world: World) -> None:
-    caller = world.pbx.call(SUBSCRIBER, ["1", HANG_UP])
+    caller = world.pbx.call(SUBSCRIBER, ["2", HANG_UP])
     await world.pbx.run()
     assert not world.pbx.engine.channels
     assert caller.prompts()[-1] == "enter-pin"
@@ -262,20 +197,17 @@ async def test_caller_hanging_up_mid_menu_is_logged_where_they_left(world: World
 
 
 async def test_subscriber_line_goes_straight_to_services(world: World) -> None:
-    keys = [PASSCODE + "#", "3", None, None, None]
-    quiet = world.pbx.call(SUBSCRIBER, keys, path="ivr/subscriber")
+    await world.signal("130")
+    world.clock.advance(3 * 3600 + 60)
+    caller = world.pbx.call(SUBSCRIBER, [PASSCODE + "#", "3", None, None, None],
+                            path="ivr/subscriber")
     await world.pbx.run()
-    p = quiet.prompts()
-    assert "main-menu" not in p and p[:2] == ["enter-pin", "services-menu"]
-    assert p[2:4] == ["no-events", "state-unknown"]  # nothing received from the panel yet
-    await world.signal("401", qualifier="restore")  # the subscriber armed the system
-    world.clock.advance(60)
-    await world.signal("130")  # then a burglary
-    told = world.pbx.call(SUBSCRIBER, keys, path="ivr/subscriber")
-    await world.pbx.run()
-    p = told.prompts()
-    assert p[:2] == ["enter-pin", "services-menu"]
-    assert p[2:6] == ["last-events", "event-alarm", "event-close", "state-armed"]  # newest first
+    p = caller.prompts()
+    assert "main-menu" not in p and "welcome" not in p
+    assert p[:7] == ["account-number-is", "digit-8", "digit-8", "digit-0", "digit-1", "enter-pin",
+                     "services-menu"]
+    heard = p[p.index("last-events") + 1:]
+    assert heard[:3] == ["event-alarm", "digit-3", "ago-hours"]  # the burglary, 3 hours ago
 
 
 async def test_message_line_after_billing_wait_makes_a_ticket_for_the_account(

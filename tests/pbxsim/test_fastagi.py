@@ -272,3 +272,32 @@ async def test_unreachable_agi_server_sets_failure_and_the_dialplan_goes_on(
         "FAILURE"]
     apps = [e.get("Application") for e in rig.named("Newexten") if e.get("Exten") == "4100"]
     assert apps == ["NoOp", "Answer", "AGI", "Hangup"]
+
+
+async def test_a_key_ends_a_prompt_only_with_escape_digits_else_it_is_lost(ivr_server) -> None:  # type: ignore[no-untyped-def]
+    """As res_agi: STREAM FILE with escape digits stops at such a key and returns it with the
+    offset reached; without them (or for another key) playback goes on to the end and the key
+    is gone -- the next GET DATA does not see it. GET DATA "" reads keys without a prompt."""
+
+    async def script(ivr: Ivr) -> None:
+        await ivr.cmd("ANSWER")
+        await ivr.cmd('STREAM FILE welcome ""')  # '2' at 2 s: lost
+        await ivr.cmd("GET DATA menu 1000 1")  # nothing pressed: a timeout
+        await ivr.cmd('STREAM FILE welcome "12"')  # '5' at 2 s: not an escape digit, lost
+        await ivr.cmd('STREAM FILE welcome "0123456789*#"')  # '2' at 2 s: stops it
+        await ivr.cmd('GET DATA "" 2000 3')  # no prompt: reads 4 and 5 at once
+
+    ivr, port = await ivr_server(script)
+    rig = Rig(port)
+    rig.engine.prompt_duration = lambda name: 5.0
+    # keys 2 s into the first prompt, 2 s into the third and fourth, then in the GET DATA ""
+    rig.call(script="2:2;10:5;5:2;0.3:45")
+    await rig.advance(40)
+    r = ivr.sessions[0].replies
+    assert r[1] == "200 result=0 endpos=40000\n"  # played to the end: the key was lost
+    assert r[2] == "200 result= (timeout)\n"
+    assert r[3] == "200 result=0 endpos=40000\n"
+    assert re.fullmatch(r"200 result=50 endpos=(\d+)\n", r[4])
+    assert 0 < int(re.search(r"endpos=(\d+)", r[4]).group(1)) < 40000  # type: ignore[union-attr]
+    assert r[5] == "200 result=45 (timeout)\n"
+    assert [e.get("Digit") for e in rig.named("DTMFEnd")] == list("25245")

@@ -11,26 +11,38 @@ from core.settings import Settings
 from tests.conftest import CAPTURES
 from vigil import asterisk_refs as refs
 from vigil.asterisk_conf import Config, Dialplan, parse, parse_dialplan
-from vigil.asterisk_secrets import PHONES, SecretsError, render, write
+from vigil.asterisk_secrets import (
+    Phone,
+    SecretsError,
+    identify_match,
+    phone_sections,
+    render,
+    write,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "asterisk-config"
 ENV = {
     "VIGIL_AMI_SECRET": "ami-secret-0123456789",
-    **{f"SIP_PASSWORD_{ext}": f"sip-password-{ext}-xyz" for ext in PHONES},
     "TRUNK_HOST": "sip.carrier.example:5060",
     "TRUNK_USERNAME": "center",
     "TRUNK_PASSWORD": "trunk;password-0123",
     "ASTERISK_EXTERNAL_IP": "203.0.113.7",
     "CENTER_CALLER_ID": "075500000000",
 }
+# the demo users' phones, as vigil.asterisk_secrets reads them from the users table
+PHONES = [Phone(ext, "agent", f"Agent {ext}", f"sip-password-{ext}-xyz")
+          for ext in refs.AGENT_EXTENSIONS]
+PHONES += [Phone(ext, "supervisor", "李强 Li Qiang", f"sip-password-{ext}-xyz")
+           for ext in refs.SUPERVISOR_EXTENSIONS]
+PASSWORDS = {p.extension: p.password for p in PHONES}
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """vigil-generated/ as the asterisk-init service renders it, laid out like /etc/asterisk."""
     root = tmp_path_factory.mktemp("etc")
-    write(root / refs.GENERATED_DIR, render(ENV))
+    write(root / refs.GENERATED_DIR, render(ENV, PHONES))
     return root
 
 
@@ -64,7 +76,7 @@ def test_generated_includes_are_required_not_optional() -> None:
 
 def test_no_secret_in_git() -> None:
     for path in CONFIG.rglob("*"):
-        if path.is_file():
+        if path.is_file() and path.suffix != ".wav":  # rendered prompts (make prompts)
             text = path.read_text()
             assert not re.search(r"^\s*(secret|password)\s*=", text, re.M | re.I), path
 
@@ -191,7 +203,25 @@ def test_recordings_go_where_vigil_reads_them(dialplan: Dialplan) -> None:
     args = [p.args for p in out.priorities]
     assert any(a.startswith("CALLERID(num)=${CENTER_CALLER_ID}") for a in args)
     assert "CENTER_CALLER_ID" in dialplan.globals
-    assert any(a.startswith(f"{refs.VAR_DIALSTATUS}=") for a in args)
+
+
+def test_verification_status_is_reported_whoever_hangs_up(dialplan: Dialplan) -> None:
+    # Dial() without g ends the dialplan when an answered call ends: a Set after Dial() never
+    # reports ANSWER (Asterisk 22). A hangup handler pushed before Dial() reports every status.
+    out = dialplan.contexts[refs.CTX_OUTBOUND].find("13900000002")
+    assert out is not None
+    apps = [p.app for p in out.priorities]
+    push = f"CHANNEL(hangup_handler_push)={refs.CTX_DIALSTATUS},s,1"
+    pushed_at = next(i for i, p in enumerate(out.priorities)
+                     if p.app == "Set" and p.args == push)
+    assert pushed_at < apps.index("Dial")
+    dial = out.priorities[apps.index("Dial")]
+    assert "g" not in dial.args.split(",")[2:], "with g the handler would still be needed for a "\
+                                                "caller hang-up; keep one way of reporting"
+    handler = dialplan.contexts[refs.CTX_DIALSTATUS].find("s")
+    assert handler is not None
+    assert [(p.app, p.args) for p in handler.priorities] == [
+        ("Set", f"{refs.VAR_DIALSTATUS}=${{DIALSTATUS}}"), ("Return", "")]
 
 
 def test_queues(generated: Path) -> None:
@@ -226,7 +256,7 @@ def test_pjsip_endpoints(generated: Path, dialplan: Dialplan) -> None:
         assert pjsip.section(ext, "aor") is not None
         auth = pjsip.section(ep.get("auth") or "", "auth")
         assert auth is not None and auth.get("username") == ext
-        assert auth.get("password") == ENV[f"SIP_PASSWORD_{ext}"]
+        assert auth.get("password") == PASSWORDS[ext]
     contexts = {ep.name: ep.get("context") for ep in pjsip.of_type("endpoint")}
     assert contexts[refs.SUPERVISOR_EXTENSIONS[0]] == refs.CTX_FROM_SUPERVISORS
     assert contexts[refs.AGENT_EXTENSIONS[0]] == refs.CTX_FROM_AGENTS
@@ -248,6 +278,53 @@ def test_pjsip_endpoints(generated: Path, dialplan: Dialplan) -> None:
     assert trunk_auth is not None and trunk_auth.get("password") == "trunk;password-0123"
     udp = pjsip.section("transport-udp", "transport")
     assert udp is not None and udp.get("external_media_address") == "203.0.113.7"
+    # the trunk is recognised by its address *and* signalling port, so phones behind the same
+    # address (a NAT, the carrier's SBC) are not taken for the trunk
+    identify = pjsip.section("trunk-identify", "identify")
+    assert identify is not None and identify.get("match") == "sip.carrier.example:5060"
+    assert identify.get("endpoint") == refs.TRUNK_ENDPOINT
+
+
+@pytest.mark.parametrize("host, match", [
+    ("sip.carrier.example:5060", "sip.carrier.example:5060"),
+    ("sip.carrier.example", "sip.carrier.example:5060"),
+    ("203.0.113.5", "203.0.113.5:5060"), ("203.0.113.5:5080", "203.0.113.5:5080"),
+    ("2001:db8::1", "[2001:db8::1]:5060"), ("[2001:db8::1]:5070", "[2001:db8::1]:5070"),
+])
+def test_trunk_identify_match_carries_the_port(host: str, match: str) -> None:
+    # res_pjsip_endpoint_identifier_ip (Asterisk 22): "A source port can also be specified by
+    # adding a colon after the address ... IPv6 ... enclosed in square brackets"
+    assert identify_match(host) == match
+    assert f"match = {match}" in render({**ENV, "TRUNK_HOST": host})["pjsip_secrets.conf"]
+
+
+@pytest.mark.parametrize("host", ["sip.carrier.example:sip", "203.0.113.5:70000", ":5060"])
+def test_trunk_host_with_a_bad_port_is_refused(host: str) -> None:
+    with pytest.raises(SecretsError, match="TRUNK_HOST"):
+        render({**ENV, "TRUNK_HOST": host})
+
+
+def test_phones_are_rendered_from_users_and_unsafe_ones_left_out(generated: Path,
+                                                                 tmp_path: Path) -> None:
+    pjsip = load("pjsip.conf", generated)
+    supervisor = pjsip.section(refs.SUPERVISOR_EXTENSIONS[0], "endpoint")
+    assert supervisor is not None and supervisor.get("callerid") == '"李强 Li Qiang" <2001>'
+    lines, problems = phone_sections([
+        Phone("1005", "agent", 'Evil "Name" <6666>; x', "a-long-enough-password"),
+        Phone("1005", "agent", "Twice", "a-long-enough-password"),
+        Phone("trunk", "agent", "Not digits", "a-long-enough-password"),
+        Phone("1006", "agent", "Short", "short"),
+        Phone("1007", "agent", "Newline", "a-long-enough\npassword"),
+    ])
+    text = "\n".join(lines)
+    assert 'callerid = "Evil Name 6666 x" <1005>' in text
+    assert "[1006" not in text and "[1007" not in text and "[trunk" not in text
+    assert len(problems) == 4 and text.count("[1005](agent-webrtc)") == 1
+    # no phone at all (a fresh installation before its users exist) is a valid configuration
+    empty = tmp_path
+    write(empty / refs.GENERATED_DIR, render(ENV))
+    endpoints = parse(CONFIG / "pjsip.conf", search=[empty]).of_type("endpoint")
+    assert [e.name for e in endpoints] == [refs.TRUNK_ENDPOINT]
 
 
 # Options of each pjsip object type that asterisk-config uses, each one accepted by Asterisk 22
@@ -346,7 +423,7 @@ def test_secrets_rendering_refuses_unsafe_input() -> None:
     with pytest.raises(SecretsError, match="VIGIL_AMI_SECRET"):
         render({k: v for k, v in ENV.items() if k != "VIGIL_AMI_SECRET"})
     with pytest.raises(SecretsError, match="shorter"):
-        render({**ENV, "SIP_PASSWORD_1001": "short"})
+        render({**ENV, "TRUNK_PASSWORD": "short"})
     with pytest.raises(SecretsError, match="single line"):
         render({**ENV, "TRUNK_PASSWORD": "two\nlines-0123456"})
     files = render(ENV)

@@ -11,7 +11,7 @@ import yaml
 
 from core.settings import Settings
 from vigil import asterisk_refs as refs
-from vigil.asterisk_secrets import OPTIONAL, REQUIRED
+from vigil.asterisk_secrets import FROM_DATABASE, OPTIONAL, REQUIRED
 
 REPO = Path(__file__).resolve().parents[2]
 FLOATING = {"latest", "stable", "edge", "mainline", "lts", "current", "alpine", "slim"}
@@ -118,9 +118,16 @@ def test_secrets_are_required_variables(compose: dict[str, Any]) -> None:
     # the example holds no values for secrets
     for name in secrets:
         assert re.search(rf"^{name}=$", example, re.M), name
-    # asterisk-init gets everything the renderer needs
-    init_env = compose["services"]["asterisk-init"]["environment"]
+    # asterisk-init gets everything the renderer needs, the users' database included
+    init = compose["services"]["asterisk-init"]
+    init_env = init["environment"]
     assert set(REQUIRED) <= set(init_env) and set(OPTIONAL) <= set(init_env)
+    assert set(FROM_DATABASE) <= set(init_env)
+    assert init_env["VIGIL_DATABASE_URL"] == compose["services"]["vigil"]["environment"][
+        "VIGIL_DATABASE_URL"]
+    assert init["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "vigil migrate &&" in " ".join(init["command"])
+    assert not re.search(r"SIP_PASSWORD", text + example)  # generated per user, not in .env
 
 
 def test_vigil_environment_names_real_settings(compose: dict[str, Any]) -> None:
