@@ -7,19 +7,29 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from agent_web import console_api, pages, phone_api, reports_api
+from agent_web import console_api, http_errors, pages, phone_api, reports_api
+from agent_web.console_settings import console_settings
+from agent_web.http_guards import (
+    SecurityHeaders,
+    WebSocketOrigin,
+    content_security_policy,
+    origin_of,
+)
 from agent_web.hub import Hub
 from agent_web.i18n import pick_language, translator
 from agent_web.render import render
 from core import http as core_http
-from core.deps import check_csrf, db_session, load_session_user
+from core.deps import check_csrf, db_session, end_session, load_session_user
 from core.services import Services
 
 __all__ = ["create_app", "render"]
@@ -31,37 +41,31 @@ HERE = Path(__file__).resolve().parent
 ROUTER_MODULES = ["crm.http", "receivers.http", "alarms.http", "cti.http", "ivr.http"]
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    out = []
-    for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ())]
-        # Drop only where the value came from, so a field named "body" keeps its name.
-        field = ".".join(loc[1:] if loc and loc[0] in ("body", "query", "path") else loc)
-        out.append({"field": field or ".".join(loc), "loc": loc, "msg": err.get("msg"),
-                    "type": err.get("type")})
-    return out
-
-
 def create_app(services: Services) -> FastAPI:
     """Build the web application around already-created services."""
+    settings = services.settings
+    docs = settings.api_docs  # off in production: the schema maps every route for a visitor
     app = FastAPI(title="Vigil", version="0.1.0",
-                  description="Alarm-monitoring call center: subscribers, alarms, calls.")
+                  description="Alarm-monitoring call center: subscribers, alarms, calls.",
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+                  openapi_url="/openapi.json" if docs else None)
     app.state.services = services
     app.state.hub = Hub(services.bus)
     app.add_middleware(
-        SessionMiddleware, secret_key=services.settings.secret_key, session_cookie="vigil_session",
-        max_age=services.settings.session_max_age, same_site="lax",
-        https_only=services.settings.cookie_secure,
+        SessionMiddleware, secret_key=settings.secret_key, session_cookie="vigil_session",
+        max_age=settings.session_max_age, same_site="lax", https_only=settings.cookie_secure,
     )
+    app.add_middleware(http_errors.KeepJsonBody)
+    app.add_middleware(WebSocketOrigin, allowed=settings.allowed_origins)
+    wss = origin_of(console_settings(services).webrtc_wss_url)
+    app.add_middleware(SecurityHeaders, csp=content_security_policy([wss] if wss else []))
+    if settings.trusted_proxies:  # X-Forwarded-For believed only from these (outermost)
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _field_errors(exc)
-        return JSONResponse(
-            {"detail": errors,
-             "message": "; ".join(f"{e['field']}: {e['msg']}" for e in errors)},
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
+    app.add_exception_handler(RequestValidationError, http_errors.validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_errors.http_error)
+    for unstorable in (OverflowError, StatementError):
+        app.add_exception_handler(unstorable, http_errors.unstorable_value)
 
     app.include_router(core_http.router)
     app.include_router(pages.router)
@@ -107,7 +111,7 @@ def create_app(services: Services) -> FastAPI:
     @app.post("/logout", include_in_schema=False)
     async def logout_form(request: Request) -> Response:
         await check_csrf(request)
-        request.session.clear()
+        await end_session(request)
         return RedirectResponse("/login", status_code=303)
 
     @app.get("/", include_in_schema=False)

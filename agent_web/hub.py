@@ -242,19 +242,28 @@ class Hub:
                          recheck: Recheck | None = None) -> None:
         """Send frames as they come; when several wait, send them as one ``batch`` message
         (a backlog then drains in a few sends instead of one per event). While idle, a ping
-        every heartbeat, and the session is checked again (a user logged out, archived or
-        with a new password loses the socket)."""
+        every heartbeat. Every heartbeat, busy or idle, the session is checked again: a user
+        logged out, archived or with a new password loses the socket within one heartbeat."""
+        next_check = time.monotonic() + self.heartbeat
         while True:
+            text: str | None
             try:  # the fast path while a backlog drains; a timed wait only when idle
                 text = conn.queue.get_nowait()
             except asyncio.QueueEmpty:
                 try:
-                    text = await asyncio.wait_for(conn.queue.get(), self.heartbeat)
+                    text = await asyncio.wait_for(conn.queue.get(),
+                                                  max(0.0, next_check - time.monotonic()))
                 except TimeoutError:
-                    if recheck is not None and not await recheck():
-                        await ws.close(code=CLOSE_UNAUTHENTICATED)
-                        return
+                    text = None
+            if time.monotonic() >= next_check:
+                if recheck is not None and not await recheck():
+                    await ws.close(code=CLOSE_UNAUTHENTICATED)
+                    return
+                next_check = time.monotonic() + self.heartbeat
+                if text is None:
                     text = json.dumps({"type": "ping", "seq": self.seq, "ts": time.time()})
+            if text is None:
+                continue
             waiting = conn.queue.qsize()
             if waiting:
                 frames = [text]

@@ -28,6 +28,7 @@ from core import audit, sip_credentials, users
 from core.deps import actor_of, db_session, get_services, require_role
 from core.models import Role, User
 from core.services import Services
+from core.validation import ONE_LINE
 from cti.http import run_command
 from cti.service import CtiError, CtiService
 
@@ -272,7 +273,7 @@ async def agents_grid(request: Request, _: User = Depends(supervisor)) -> Json:
 
 
 class ForcePauseIn(BaseModel):
-    reason: str | None = Field(None, max_length=64)
+    reason: str | None = Field(None, max_length=64, pattern=ONE_LINE)
 
 
 @router.post("/agents/{user_id}/pause")

@@ -14,13 +14,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alarms import api, incidents, notify, plans, stats, workflow
+from alarms import api, incidents, notify, notify_templates, plans, stats, workflow
 from alarms.models import ActionPlan, Dispatch, Incident, IncidentSignal, VerificationCall
 from alarms.subscriber import CrmDirectory, SubscriberDirectory
 from core import audit
 from core.deps import actor_of, db_session, get_services, require_role
 from core.models import Role, User
 from core.services import Services
+from crm.errors import CodeLocked
 
 router = APIRouter(prefix="/api", tags=["alarms"])
 agent = require_role(Role.agent)
@@ -31,7 +32,8 @@ admin = require_role(Role.admin)
 def directory_of(services: Services) -> SubscriberDirectory:
     found = services.extra.get("alarms.directory")
     if found is None:
-        found = services.extra["alarms.directory"] = CrmDirectory(services.db, services.clock)
+        found = services.extra["alarms.directory"] = CrmDirectory(services.db, services.clock,
+                                                                    services.bus)
     directory: SubscriberDirectory = found
     return directory
 
@@ -276,13 +278,20 @@ async def call_result(call_id: int, body: CallResultIn, request: Request,
     call = await session.get(VerificationCall, call_id)
     if call is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"call {call_id} not found")
+    async with _errors():
+        await incidents.check_holder(session, call.incident_id, actor_of(user),
+                                     user.has_role(Role.supervisor))
     code_result: str | None = None
     if body.code:
         if call.contact_id is None:
             code_result = "invalid"
         else:
-            code_result = await directory_of(services).verify_code(call.contact_id, body.code,
-                                                                   actor_of(user))
+            try:
+                code_result = await directory_of(services).verify_code(
+                    call.contact_id, body.code, actor_of(user))
+            except CodeLocked as exc:
+                raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc),
+                                    headers={"Retry-After": str(exc.retry_after)}) from exc
     elif body.result == "answered":
         code_result = "none"
     out = incidents.Outbox()
@@ -324,10 +333,13 @@ async def dispatch(incident_id: int, body: DispatchIn, request: Request,
 
 
 class NotifyIn(BaseModel):
-    channel: Literal["sms", "email"]
-    to: str = Field(min_length=3, max_length=200)
-    subject: str = Field("", max_length=200)
-    body: str = Field(min_length=1, max_length=4000)
+    """An SMS from a template to one of the incident's contacts (``number``: one of the
+    contact's numbers; default the first)."""
+
+    contact_id: int = Field(ge=1, le=2**31 - 1)
+    template: notify_templates.TemplateName
+    number: str | None = Field(None, max_length=32)
+    language: Literal["zh-CN", "en"] = "zh-CN"
 
 
 @router.post("/incidents/{incident_id}/notify", status_code=201)
@@ -336,10 +348,24 @@ async def notify_incident(incident_id: int, body: NotifyIn, request: Request,
                           user: User = Depends(agent)) -> dict[str, Any]:
     services = get_services(request)
     async with _errors():
-        inc = await incidents.get(session, incident_id)
-    note = await notify.send(session, services, actor_of(user), channel=body.channel,
-                             to=body.to, subject=body.subject, body=body.body,
-                             incident_id=inc.id, account_id=inc.account_id)
+        inc = await incidents.check_holder(session, incident_id, actor_of(user),
+                                           user.has_role(Role.supervisor))
+    targets = (await directory_of(services).call_list(inc.account_id)
+               if inc.account_id is not None else [])
+    target = next((t for t in targets if t.contact_id == body.contact_id), None)
+    if target is None or not target.numbers:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
+            "field": "contact_id", "loc": ["body", "contact_id"],
+            "msg": "not a contact with a phone number of this incident's account"}])
+    number = body.number or target.numbers[0]
+    if number not in target.numbers:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
+            "field": "number", "loc": ["body", "number"],
+            "msg": "not one of this contact's numbers"}])
+    subject, text = notify_templates.render(body.template, body.language, inc)
+    note = await notify.send(session, services, actor_of(user), channel="sms", to=number,
+                             subject=subject, body=text, incident_id=inc.id,
+                             account_id=inc.account_id)
     await session.commit()
     return notify.notification_dict(note)
 
@@ -370,7 +396,11 @@ async def update_dispatch(dispatch_id: int, body: DispatchPatch, request: Reques
                           user: User = Depends(agent)) -> dict[str, Any]:
     services = get_services(request)
     out = incidents.Outbox()
+    found = await session.get(Dispatch, dispatch_id)
     async with _errors():
+        if found is not None:
+            await incidents.check_holder(session, found.incident_id, actor_of(user),
+                                         user.has_role(Role.supervisor))
         d = await incidents.update_dispatch(session, services.clock, actor_of(user),
                                             dispatch_id, body.status, body.note, out)
     await _commit(session, services, out)

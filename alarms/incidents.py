@@ -153,6 +153,21 @@ async def _owned(session: AsyncSession, incident_id: int, actor: audit.Actor,
     return inc
 
 
+async def check_holder(session: AsyncSession, incident_id: int, actor: audit.Actor,
+                       supervisor: bool) -> Incident:
+    """A change to an incident's call or dispatch records is its holder's (a supervisor may act
+    on anyone's). Unlike :func:`_owned` a closed incident is allowed: a call's result or a
+    guard's clearing may come in after the holder closed it."""
+    inc = await get(session, incident_id)
+    if supervisor:
+        return inc
+    if inc.taken_by is None:
+        raise Conflict("take the incident first")
+    if inc.taken_by != actor.user_id:
+        raise Conflict(f"the incident is taken by {inc.taken_by_name}")
+    return inc
+
+
 async def release(session: AsyncSession, clock: Clock, actor: audit.Actor, incident_id: int,
                   out: Outbox, supervisor: bool = False, note: str | None = None) -> Incident:
     inc = await _owned(session, incident_id, actor, supervisor)

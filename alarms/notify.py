@@ -1,5 +1,8 @@
 """SMS and e-mail notifications through pluggable senders.
 
+Operators send them from templates (:mod:`alarms.notify_templates`) to the contacts of an
+incident they hold (``POST /api/incidents/{id}/notify``), never free text to any number.
+
 The default senders only log (a demo must not mail anyone); configure ``VIGIL_ALARMS_SMTP_HOST``
 for e-mail over SMTP and ``VIGIL_ALARMS_SMS_GATEWAY_URL`` for an HTTP SMS gateway that takes
 ``{"to": ..., "text": ...}`` as JSON. Every message is stored with its outcome and audited.
@@ -19,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alarms.config import AlarmSettings
 from alarms.models import Notification
+from alarms.notify_templates import one_line
 from core import audit
 from core.services import Services
 
@@ -46,7 +50,8 @@ class LoggingSender:
 
     async def send(self, message: Message) -> None:
         self.sent.append(message)
-        log.info("%s to %s: %s %s", self.channel, message.to, message.subject, message.body)
+        log.info("%s to %s: %s %s", self.channel, one_line(message.to),
+                 one_line(message.subject), one_line(message.body))
 
 
 class SmtpSender:

@@ -36,7 +36,7 @@ def make_engine(services: Services, settings: AlarmSettings | None = None) -> Al
     db = services.db
     if db.dialect == "postgresql":
         db = Database(db.url, pre_ping=False)
-    engine = AlarmEngine(services, CrmDirectory(db, services.clock), settings,
+    engine = AlarmEngine(services, CrmDirectory(db, services.clock, services.bus), settings,
                          local_only=True, db=db)
     services.extra["alarms.engine"] = engine
     return engine

@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from core import alerts
 from core.audit import Actor
+from core.bus import Bus
 from core.clock import Clock
 from core.db import Database
 from crm import services as crm
@@ -91,9 +93,10 @@ class SubscriberDirectory(Protocol):
 class CrmDirectory:
     """The directory backed by crm's public functions, each call in its own session."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, bus: Bus | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.bus = bus  # where the supervisors' alerts of a passcode lock go
 
     @staticmethod
     def _info(row: dict[str, Any] | None) -> AccountInfo | None:
@@ -135,8 +138,12 @@ class CrmDirectory:
                 for e in entries]
 
     async def verify_code(self, contact_id: int, code: str, actor: Actor) -> CodeResult:
+        """Raises crm's ``CodeLocked`` while guessing has locked the checks."""
         async with self.db.transaction() as s:
-            return await crm.verify_contact_code(s, self.clock, actor, contact_id, code)
+            result = await crm.verify_contact_code(s, self.clock, actor, contact_id, code)
+        if self.bus is not None:
+            await alerts.publish_queued(s, self.bus)
+        return result
 
     async def schedules(self, account_ids: list[int]) -> dict[int, Schedule]:
         async with self.db.reader() as s:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import audit, sessions
 from core.audit import Actor
 from core.models import Role, User
 from core.services import Services
@@ -56,16 +57,13 @@ async def check_csrf(request: Request) -> None:
 
 
 async def load_session_user(services: Services, session_data: dict[str, object]) -> User | None:
-    uid = session_data.get("uid")
-    if not isinstance(uid, int):
+    """The user of a cookie session while its server-side session is live (not logged out,
+    revoked by a password change or archive, or expired)."""
+    token = session_data.get(sessions.COOKIE_KEY)
+    if not isinstance(token, str):
         return None
     async with services.db.session() as s:
-        user = await s.get(User, uid)
-    if user is None or user.archived_at is not None:
-        return None
-    if session_data.get("pw") != user.password_hash[-16:]:
-        return None  # the password changed since this session logged in
-    return user
+        return await sessions.user_of(s, token, services.clock.now())
 
 
 async def current_user(request: Request) -> User:
@@ -100,8 +98,30 @@ async def websocket_user(ws: WebSocket) -> User | None:
     return await load_session_user(services, dict(ws.session))
 
 
-def login_session(request: Request, user: User) -> None:
+def client_address(request: Request) -> str:
+    """The client's address: the peer's, or what a trusted proxy said (``trusted_proxies``;
+    the app only installs the proxy-headers middleware for those)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def login_session(request: Request, db: AsyncSession, user: User) -> None:
+    """Start a server-side session for ``user`` and put its token in the cookie."""
+    services = get_services(request)
+    token = await sessions.open_session(
+        db, user, services.clock.now(), services.settings.session_max_age,
+        client_address(request), request.headers.get("user-agent", ""))
     request.session.clear()
-    request.session["uid"] = user.id
-    request.session["pw"] = user.password_hash[-16:]
+    request.session[sessions.COOKIE_KEY] = token
     request.session["csrf"] = secrets.token_urlsafe(24)
+
+
+async def end_session(request: Request) -> None:
+    """Log out: revoke this cookie's server-side session (audited) and clear the cookie."""
+    services = get_services(request)
+    token = request.session.get(sessions.COOKIE_KEY)
+    if isinstance(token, str):
+        async with services.db.transaction() as s:
+            user = await sessions.user_of(s, token, services.clock.now())
+            if await sessions.revoke(s, token, services.clock.now(), "logout") and user:
+                audit.record(s, actor_of(user), "logout", "user", user.id, clock=services.clock)
+    request.session.clear()

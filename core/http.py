@@ -8,12 +8,21 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import audit, sip_credentials, users
-from core.deps import actor_of, current_user, db_session, get_services, login_session, require_role
+from core import alerts, sip_credentials, users
+from core.deps import (
+    actor_of,
+    client_address,
+    current_user,
+    db_session,
+    end_session,
+    get_services,
+    login_session,
+    require_role,
+)
 from core.models import AuditEntry, Role, User
 from core.settings import Language
 
@@ -57,25 +66,25 @@ class LoginIn(BaseModel):
 async def do_login(request: Request, session: AsyncSession, username: str, password: str) -> User:
     """Shared by the JSON API and the login form."""
     services = get_services(request)
-    source = request.client.host if request.client else "unknown"
+    source = client_address(request)
     throttle = _throttle(request)
     if throttle.blocked(source):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins",
                             headers={"Retry-After": str(int(throttle.window))})
-    policy = users.LoginPolicy(services.settings.login_max_failures,
-                               services.settings.login_lockout_seconds)
     try:
-        user = await users.authenticate(session, services.clock, policy, username, password,
-                                         source)
+        user = await users.authenticate(session, services.clock,
+                                         users.LoginPolicy.of(services.settings), username,
+                                         password, source)
     except users.LoginError as exc:
         await session.commit()
+        await alerts.publish(services.bus, exc.alert)
         throttle.fail(source)
         if exc.locked:
             raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc),
                                 headers={"Retry-After": str(exc.retry_after)}) from exc
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
+    await login_session(request, session, user)
     await session.commit()
-    login_session(request, user)
     return user
 
 
@@ -88,7 +97,7 @@ async def login(body: LoginIn, request: Request,
 
 @router.post("/auth/logout", status_code=204)
 async def logout(request: Request) -> Response:
-    request.session.clear()
+    await end_session(request)
     return Response(status_code=204)
 
 
@@ -111,15 +120,25 @@ class UserIn(BaseModel):
 
 
 class UserPatch(BaseModel):
+    """Fields left out stay as they are; ``extension`` and ``sip_password`` may be cleared with
+    null, the others must have a value."""
+
     password: str | None = Field(None, min_length=8, max_length=256)
     role: Role | None = None
-    display_name: str | None = Field(None, max_length=128)
+    display_name: str | None = Field(None, min_length=1, max_length=128)
     language: Language | None = None
     extension: str | None = Field(None, max_length=32, pattern=r"^[0-9A-Za-z]+$")
     sip_password: str | None = Field(
         None, min_length=sip_credentials.MIN_LENGTH, max_length=48, pattern=r"^[!-\[\]-~]+$",
         description="Only for a desk phone configured by hand; a console phone's password is "
                     "generated. Printable ASCII, no spaces or backslashes.")
+
+    @field_validator("password", "role", "display_name", "language")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out but not null")
+        return value
 
 
 @router.get("/users")
@@ -196,13 +215,22 @@ async def archive_user(
     user = await _user_or_404(session, user_id)
     if user.id == admin.id:
         raise HTTPException(status.HTTP_409_CONFLICT, "you cannot archive yourself")
-    services = get_services(request)
-    before = audit.snapshot(user)
-    user.archived_at = services.clock.now()
-    audit.record(session, actor_of(admin), "archive", "user", user.id, before,
-                 audit.snapshot(user), clock=services.clock)
+    await users.archive_user(session, get_services(request).clock, actor_of(admin), user)
     await session.commit()
     return user.public()
+
+
+@router.post("/users/{user_id}/unlock")
+async def unlock_user(
+    user_id: int, request: Request, session: AsyncSession = Depends(db_session),
+    admin: User = Depends(require_role(Role.admin)),
+) -> dict[str, Any]:
+    """End a login lock early (from every address), e.g. after the alert was dealt with."""
+    user = await _user_or_404(session, user_id)
+    clock = get_services(request).clock
+    ended = await users.unlock(session, clock, actor_of(admin), user)
+    await session.commit()
+    return {**user.public(), "locks_ended": ended}
 
 
 @router.get("/audit")

@@ -75,3 +75,33 @@ class AuditEntry(Base):
             "entity_id": self.entity_id, "before": self.before, "after": self.after,
             "note": self.note,
         }
+
+
+class UserSession(Base):
+    """A console login. The signed cookie carries a random token whose SHA-256 is ``id``; the
+    session ends at ``expires_at`` or when revoked (logout, password change, archive), and then
+    the cookie is worthless although its signature is still good."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_reason: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class SecurityThrottle(Base):
+    """Failures counted against one key (a user and source address, a user, a contact's
+    passcode, an operator) in a window; ``locked_until`` while the key is locked."""
+
+    __tablename__ = "security_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime]

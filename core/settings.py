@@ -38,8 +38,27 @@ class Settings(BaseSettings):
     default_region: str = Field("CN", description="Region for phone numbers without a prefix.")
     default_language: Language = Field(
         "zh-CN", description="Console and IVR language before a user or caller chooses.")
-    login_max_failures: int = Field(5, description="Failed logins before a user is locked.")
+    login_max_failures: int = Field(
+        5, description="Wrong passwords for one user from one address before that pair is "
+                       "locked (the user can still log in from elsewhere).")
     login_lockout_seconds: int = Field(300, description="How long a locked login stays locked.")
+    login_user_max_failures: int = Field(
+        50, description="Wrong passwords for one user from all addresses, within "
+                        "login_user_window_seconds, before the user is locked everywhere "
+                        "(supervisors are alerted).")
+    login_user_window_seconds: int = Field(3600, description="Window of that ceiling.")
+    login_user_lockout_seconds: int = Field(
+        900, description="How long a user locked by the ceiling stays locked.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses (or networks) of reverse proxies whose X-Forwarded-For is "
+                    "believed (JSON list); empty: the client address is the peer's.")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins besides the console's own that may open /ws (JSON list, e.g. "
+                    "[\"https://console.example.com\"]).")
+    api_docs: bool = Field(
+        False, description="Serve /docs and /openapi.json (vigil demo turns it on).")
     bus_queue_size: int = Field(10_000, description="Events buffered per bus subscriber.")
     node_name: str = Field("vigil-1", description="This node's name on the bus and in leases.")
 

@@ -11,29 +11,62 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import audit
+from core import audit, sessions, throttle
 from core.clock import Clock
-from core.models import Role, User
-from core.security import hash_password, verify_password
+from core.models import Role, SecurityThrottle, User
+from core.security import hash_password_async, verify_nobody_async, verify_password_async
 from core.sip_credentials import SipPasswords, new_password
 
 
 class LoginError(Exception):
-    """Login refused; ``locked`` says whether throttling refused it."""
+    """Login refused; ``locked`` says whether throttling refused it, ``alert`` what supervisors
+    must be told once the caller has committed (a user locked everywhere)."""
 
-    def __init__(self, message: str, locked: bool = False, retry_after: int = 0) -> None:
+    def __init__(self, message: str, locked: bool = False, retry_after: int = 0,
+                 alert: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.locked = locked
         self.retry_after = retry_after
+        self.alert = alert
 
 
 @dataclass(frozen=True)
 class LoginPolicy:
+    """Wrong passwords lock one user *from one address* (``max_failures``), so nobody can lock
+    an administrator out from everywhere by guessing; a higher per-user ceiling within a window
+    locks the user everywhere and alerts the supervisors (a distributed guess)."""
+
     max_failures: int = 5
     lockout_seconds: int = 300
+    user_max_failures: int = 50
+    user_window_seconds: int = 3600
+    user_lockout_seconds: int = 900
+
+    @classmethod
+    def of(cls, settings: Any) -> LoginPolicy:
+        return cls(settings.login_max_failures, settings.login_lockout_seconds,
+                   settings.login_user_max_failures, settings.login_user_window_seconds,
+                   settings.login_user_lockout_seconds)
+
+    def pair(self) -> throttle.Limit:
+        lock = timedelta(seconds=self.lockout_seconds)
+        return throttle.Limit(self.max_failures, max(lock, timedelta(hours=1)), lock)
+
+    def user(self) -> throttle.Limit:
+        return throttle.Limit(self.user_max_failures,
+                              timedelta(seconds=self.user_window_seconds),
+                              timedelta(seconds=self.user_lockout_seconds))
+
+
+def pair_key(user_id: int, source: str) -> str:
+    return f"login:{user_id}:{source}"
+
+
+def user_key(user_id: int) -> str:
+    return f"login-user:{user_id}"
 
 
 async def get_user_by_name(session: AsyncSession, username: str) -> User | None:
@@ -62,7 +95,7 @@ async def create_user(
         username=username,
         display_name=display_name or username,
         role=Role(role).value,
-        password_hash=hash_password(password),
+        password_hash=await hash_password_async(password),
         language=language,
         extension=extension or None,
         created_at=clock.now(),
@@ -80,29 +113,43 @@ async def authenticate(
     session: AsyncSession, clock: Clock, policy: LoginPolicy, username: str, password: str,
     source: str = "",
 ) -> User:
-    """Check a login. After ``max_failures`` wrong passwords the user is locked for a while;
-    every failure and lock is audited. The caller commits."""
+    """Check a login (the password check runs off the event loop). Every failure and lock is
+    audited; the caller commits, also when this raises, so failures are counted."""
     user = await get_user_by_name(session, username)
     now = clock.now()
     if user is None or user.archived_at is not None:
+        await verify_nobody_async(password)  # same time as a wrong password: no enumeration
         raise LoginError("invalid username or password")
-    if user.locked_until is not None and user.locked_until > now:
-        retry = int((user.locked_until - now).total_seconds()) + 1
+    pair, whole = pair_key(user.id, source), user_key(user.id)
+    locked = await throttle.locked_until(session, [pair, whole], now)
+    if locked is not None:
+        retry = int((locked - now).total_seconds()) + 1
         raise LoginError("too many failed logins; try again later", locked=True, retry_after=retry)
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
+    if not await verify_password_async(user.password_hash, password):
         actor = audit.Actor(name=f"login:{source or 'unknown'}")
-        if user.failed_logins >= policy.max_failures:
-            user.locked_until = now + timedelta(seconds=policy.lockout_seconds)
-            user.failed_logins = 0
-            audit.record(session, actor, "lock", "user", user.id,
-                         note=f"locked after {policy.max_failures} failed logins", clock=clock)
+        audit.record(session, actor, "login_failed", "user", user.id, clock=clock)
+        everywhere = await throttle.fail(session, whole, policy.user(), now)
+        here = await throttle.fail(session, pair, policy.pair(), now)
+        if everywhere is not None:
+            note = (f"locked everywhere after {policy.user_max_failures} failed logins within "
+                    f"{policy.user_window_seconds} s; the last from {source or 'unknown'}")
+            audit.record(session, actor, "lock", "user", user.id, None,
+                         {"locked_until": everywhere, "scope": "everywhere"}, note=note,
+                         clock=clock)
+            raise LoginError("too many failed logins; try again later", locked=True,
+                             retry_after=policy.user_lockout_seconds,
+                             alert={"kind": "login_locked", "user_id": user.id,
+                                    "username": user.username, "source": source,
+                                    "locked_until": everywhere.isoformat(), "note": note})
+        if here is not None:
+            audit.record(session, actor, "lock", "user", user.id, None,
+                         {"locked_until": here, "scope": "source", "source": source},
+                         note=f"locked from {source or 'unknown'} after "
+                              f"{policy.max_failures} failed logins", clock=clock)
             raise LoginError("too many failed logins; try again later", locked=True,
                              retry_after=policy.lockout_seconds)
-        audit.record(session, actor, "login_failed", "user", user.id, clock=clock)
         raise LoginError("invalid username or password")
-    user.failed_logins = 0
-    user.locked_until = None
+    await throttle.clear(session, pair, now)
     user.last_login_at = now
     audit.record(session, audit.Actor(user.username, user.id), "login", "user", user.id,
                  clock=clock)
@@ -132,7 +179,7 @@ async def update_user(
     old_extension, old_sealed = user.extension, user.sip_password
     for key, value in changes.items():
         if key == "password":
-            user.password_hash = hash_password(value)
+            user.password_hash = await hash_password_async(value)
         elif key == "extension":
             user.extension = value or None
         elif key in user_update_fields() and key != "sip_password":
@@ -148,7 +195,31 @@ async def update_user(
     if user.sip_password and user.sip_password != old_sealed:
         after["sip_password"] = NEW_SECRET  # masked, but the log shows that it changed
     audit.record(session, actor, "update", "user", user.id, before, after, clock=clock)
+    if "password" in changes:  # every login made with the old password ends
+        await sessions.revoke_user(session, user.id, clock.now(), "password changed")
     return user
+
+
+async def archive_user(session: AsyncSession, clock: Clock, actor: audit.Actor,
+                       user: User) -> User:
+    """Archive a user (never deleted) and end every session of theirs."""
+    before = audit.snapshot(user)
+    user.archived_at = clock.now()
+    await sessions.revoke_user(session, user.id, clock.now(), "archived")
+    audit.record(session, actor, "archive", "user", user.id, before, audit.snapshot(user),
+                 clock=clock)
+    return user
+
+
+async def unlock(session: AsyncSession, clock: Clock, actor: audit.Actor, user: User) -> int:
+    """End every login lock of ``user`` now (audited); how many were in force."""
+    rows = (await session.execute(select(SecurityThrottle.key).where(or_(
+        SecurityThrottle.key == user_key(user.id),
+        SecurityThrottle.key.like(f"login:{user.id}:%"))))).scalars().all()
+    ended = await throttle.unlock(session, rows, clock.now())
+    audit.record(session, actor, "unlock", "user", user.id, note=f"{ended} lock(s) ended",
+                 clock=clock)
+    return ended
 
 
 async def rotate_sip_password(session: AsyncSession, clock: Clock, actor: audit.Actor, user: User,

@@ -19,6 +19,15 @@ class CrmSettings(BaseSettings):
     ticket_due_hours: dict[str, float] = Field(
         default_factory=lambda: {"consultation": 24.0, "complaint": 48.0, "repair": 72.0,
                                  "other": 72.0})
+    code_max_failures: int = Field(
+        5, ge=1, description="Wrong passcodes for one contact (by anyone, within "
+                             "code_window_minutes) before its codes cannot be checked for a while.")
+    code_operator_max_failures: int = Field(
+        10, ge=1, description="Wrong passcodes one operator may give (any contacts, within "
+                              "code_window_minutes) before their checks are refused for a while.")
+    code_window_minutes: float = Field(15.0, gt=0, description="Window of both counts.")
+    code_lockout_minutes: float = Field(
+        15.0, gt=0, description="How long a contact's or an operator's checks stay refused.")
 
 
 @lru_cache(maxsize=1)

@@ -19,3 +19,13 @@ class FieldError(ValueError):
         super().__init__(f"{field}: {msg}")
         self.loc: list[str | int] = [field] if isinstance(field, str) else list(field)
         self.msg = msg
+
+
+class CodeLocked(RuntimeError):
+    """Passcode checks refused for now: too many wrong codes for this contact or by this
+    operator (``scope``). Nothing was checked; ``retry_after`` is in seconds."""
+
+    def __init__(self, scope: str, retry_after: int) -> None:
+        super().__init__(f"too many wrong codes ({scope}); checks resume in {retry_after} s")
+        self.scope = scope
+        self.retry_after = retry_after

@@ -32,14 +32,14 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from core import audit
+from core import alerts, audit
 from core.db import Base
 from core.deps import actor_of, db_session, get_services, require_role
 from core.models import Role, User
 from core.services import Services
 from crm import kb, records, schemas, services, tickets
 from crm.completeness import assess
-from crm.errors import FieldError, NotFound
+from crm.errors import CodeLocked, FieldError, NotFound
 from crm.models import (
     Account,
     Contact,
@@ -245,9 +245,14 @@ async def verify_code(contact_id: int, body: schemas.CodeCheck, request: Request
     """``valid``, ``duress`` or ``invalid``. The operator's console must treat duress as a
     silent alarm: never say so to the caller."""
     svc = _svc(request)
-    result = await services.verify_contact_code(session, svc.clock, actor_of(user), contact_id,
-                                                body.code)
+    try:
+        result = await services.verify_contact_code(session, svc.clock, actor_of(user),
+                                                    contact_id, body.code)
+    except CodeLocked as exc:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc),
+                            headers={"Retry-After": str(exc.retry_after)}) from exc
     await session.commit()
+    await alerts.publish_queued(session, svc.bus)
     return {"result": result}
 
 

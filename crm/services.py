@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal, cast
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import audit
+from core import alerts, audit, throttle
 from core.clock import Clock
 from core.db import in_param, one_of
 from core.security import verify_code_async
 from crm import records
 from crm.completeness import Completeness, assess
-from crm.errors import FieldError, NotFound
+from crm.config import CrmSettings, get_crm_settings
+from crm.errors import CodeLocked, FieldError, NotFound
 from crm.kb import create_article, search, view_article
 from crm.models import (
     Account,
@@ -195,10 +196,25 @@ async def call_list(session: AsyncSession, account_id: int) -> list[CallListEntr
 
 
 async def verify_contact_code(session: AsyncSession, clock: Clock, actor: audit.Actor,
-                              contact_id: int, code: str) -> CodeResult:
+                              contact_id: int, code: str,
+                              settings: CrmSettings | None = None) -> CodeResult:
     """Check a code a caller gave for a contact. ``duress`` must look like success to the caller
-    while the system escalates silently; every check is audited (the result in the note)."""
+    while the system escalates silently; every check is audited (the result in the note).
+
+    Guessing is throttled like the IVR's PINs: after ``code_max_failures`` wrong codes for the
+    contact, or ``code_operator_max_failures`` by the operator, checks are refused
+    (:class:`CodeLocked`) for ``code_lockout_minutes``; the lock is audited and queued as an
+    alert for the supervisors (:mod:`core.alerts`), published once the caller commits."""
+    st = settings or get_crm_settings()
     contact = await records.get(session, Contact, contact_id)
+    now = clock.now()
+    keys = {"contact": f"code-contact:{contact.id}"}
+    if actor.user_id is not None:
+        keys["operator"] = f"code-operator:{actor.user_id}"
+    for scope, key in keys.items():
+        until = await throttle.locked_until(session, [key], now)
+        if until is not None:
+            raise CodeLocked(scope, int((until - now).total_seconds()) + 1)
     result: CodeResult = "invalid"
     if contact.archived_at is None and code:
         if await verify_code_async(contact.duress_hash, code):
@@ -206,6 +222,24 @@ async def verify_contact_code(session: AsyncSession, clock: Clock, actor: audit.
         elif await verify_code_async(contact.passcode_hash, code):
             result = "valid"
     audit.record(session, actor, "verify_code", "contact", contact.id, note=result, clock=clock)
+    window, lock_for = (timedelta(minutes=st.code_window_minutes),
+                        timedelta(minutes=st.code_lockout_minutes))
+    limits = {"contact": throttle.Limit(st.code_max_failures, window, lock_for),
+              "operator": throttle.Limit(st.code_operator_max_failures, window, lock_for)}
+    for scope, key in keys.items():
+        if result != "invalid":  # a right code clears the contact's count, not the operator's
+            if scope == "contact":
+                await throttle.clear(session, key, now)
+        elif (until := await throttle.fail(session, key, limits[scope], now)) is not None:
+            note = (f"{limits[scope].max_failures} wrong codes "
+                    + (f"for contact {contact.id}" if scope == "contact" else "by this operator")
+                    + f"; checks refused until {until.isoformat()}")
+            audit.record(session, actor, "code_lockout", "contact", contact.id, None,
+                         {"scope": scope, "locked_until": until}, note=note, clock=clock)
+            alerts.queue(session, {"kind": "code_locked", "scope": scope,
+                                   "contact_id": contact.id, "account_id": contact.account_id,
+                                   "operator": actor.name, "operator_id": actor.user_id,
+                                   "locked_until": until.isoformat(), "note": note})
     return result
 
 

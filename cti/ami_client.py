@@ -212,6 +212,7 @@ class AmiClient:
         if manager is None or manager.protocol is None or not manager._connected:
             raise AmiConnectionLost(f"AMI {name}: not connected")
         fields = dict(action)
+        encode_action(fields)  # ValueError for a line break in a value (header injection)
         fields.setdefault("ActionID", self.next_action_id())
         pk_action = OrderedAction(fields, as_list=as_list)
         future = manager.send_action(pk_action, as_list=as_list)

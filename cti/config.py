@@ -17,6 +17,7 @@ from core.services import Services
 from cti.stats import StatsConfig
 
 DetailMode = Literal["auto", "process", "inline"]
+AwayAction = Literal["logout", "pause"]
 
 
 class CtiSettings(BaseSettings):
@@ -47,6 +48,17 @@ class CtiSettings(BaseSettings):
     screenpop_detail_workers: int = Field(
         2, ge=1, description="Worker processes for the detail (they run at lower priority).")
     screenpop_cache_seconds: float = Field(30.0, ge=0)
+    away_action: AwayAction = Field(
+        "logout", description="What signing out (or a lost console) does to an agent in "
+                              "queues: logout = leave every queue; pause = stay a member, "
+                              "paused with the reason away.")
+    conference_context: str = Field(
+        "vigil-conference", description="Dialplan context of three-way calls (ConfBridge).")
+    queues_conf: str = Field(
+        "/etc/asterisk/queues.conf",
+        description="Asterisk's queues.conf, read for each queue's wrapuptime and "
+                    "shared_lastcall (AMI does not report them); the wrap-up countdown "
+                    "follows it.")
 
     def stats_config(self) -> StatsConfig:
         return StatsConfig(threshold_seconds=self.sl_threshold_seconds,

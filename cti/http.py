@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.deps import db_session, get_services, require_role
 from core.models import Role, User
 from core.services import Services
+from core.validation import ONE_LINE
 from cti import stats
 from cti.ami_client import AmiActionFailed, AmiConnectionLost, AmiError, AmiTimeout
 from cti.config import CtiSettings, cti_settings
@@ -157,12 +158,12 @@ async def cti_status(user: User = Depends(supervisor_only),
 class LoginBody(BaseModel):
     queues: list[str] | None = None
     paused: bool = False
-    reason: str | None = Field(None, max_length=64)
+    reason: str | None = Field(None, max_length=64, pattern=ONE_LINE)
 
 
 class PauseBody(BaseModel):
-    reason: str | None = Field(None, max_length=64)
-    queue: str | None = None
+    reason: str | None = Field(None, max_length=64, pattern=ONE_LINE)
+    queue: str | None = Field(None, max_length=64, pattern=ONE_LINE)
 
 
 class DialBody(BaseModel):

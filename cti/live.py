@@ -5,7 +5,10 @@ An agent's state across all its queues (the console shows one): ``in_call`` (a q
 connected, or the device in use, busy or on hold), else ``ringing``, else ``paused`` (paused in
 any queue; the reason of the first), else ``wrapup`` (inside the wrap-up time after a call), else
 ``ready`` (device not in use), else ``unknown``. An interface that leaves every queue is published
-once as ``logged_out``.
+once as ``logged_out``. A row in wrap-up carries ``wrapup_until`` (epoch seconds: app_queue's
+lastcall plus the wrap-up time it applies), ``wrapup_call_id`` (the call just finished) and
+``wrapup_queue``; the state turns ``ready`` by itself when that time passes (the next flush). A
+row whose phone holds its call has ``on_hold`` and ``hold_since`` (the agent stays ``in_call``).
 
 The publisher recomputes at most once per ``interval`` and publishes only what changed, so a
 burst of AMI events becomes at most one event per agent and per queue per interval; queue figures
@@ -76,6 +79,8 @@ def agents_view(view: Json) -> dict[str, Json]:
     out: dict[str, Json] = {}
     for iface, rows in sorted(by_iface.items()):
         state, reason = agent_state(rows)
+        wrapups = sorted((m for m in rows if m["in_wrapup"]), key=lambda m: m["wrapup_until"])
+        last = wrapups[-1] if wrapups and state == "wrapup" else None
         out[iface] = {
             "interface": iface, "member": rows[0]["name"], "agent": rows[0]["name"],
             "extension": extension_of(iface), "state": state, "reason": reason,
@@ -85,7 +90,22 @@ def agents_view(view: Json) -> dict[str, Json]:
             "queues": sorted(m["queue"] for m in rows),
             "paused_queues": sorted(m["queue"] for m in rows if m["paused"]),
             "calls_taken": sum(int(m["calls_taken"] or 0) for m in rows),
+            "wrapup_until": last["wrapup_until"] if last else None,
+            "wrapup_call_id": last["wrapup_call_id"] if last else None,
+            "wrapup_queue": last["wrapup_queue"] if last else None,
         }
+    return out
+
+
+def holds_by_extension(model: CtiModel) -> dict[str, float]:
+    """Extension -> since when its phone holds a call (one pass over the channels; the held
+    ones are few)."""
+    out: dict[str, float] = {}
+    for chan in model.channels.values():
+        if chan.hold_since is not None:
+            ext = extension_of(chan.device)
+            if ext and (ext not in out or chan.hold_since < out[ext]):
+                out[ext] = chan.hold_since
     return out
 
 
@@ -133,11 +153,15 @@ class LivePublisher:
         now = self.now()
         view = queues_view(self.model, max(now, self.model.now))
         agents = agents_view(view)
+        holds = holds_by_extension(self.model)
         for row in agents.values():
             user = self.directory.cached(row["extension"]) if self.directory else None
             row["user_id"] = user.id if user else None
             row["username"] = user.username if user else None
             row["name"] = user.display_name if user else row["member"]
+            held = holds.get(row["extension"])
+            row["on_hold"], row["hold_since"] = held is not None, held
+            row["since"] = self._since.get(row["interface"])
         return agents, queue_rows(view, self._recent(now), self.stats)
 
     def flush(self) -> int:
@@ -155,7 +179,9 @@ class LivePublisher:
                 sent += 1
         for iface in [i for i in self._agents if i not in agents]:
             gone = {**self._agents[iface], "state": "logged_out", "reason": None,
-                    "paused": False, "in_call": False, "queues": [], "since": now}
+                    "pause_reason": None, "paused": False, "paused_queues": [],
+                    "in_call": False, "in_wrapup": False, "wrapup_until": None,
+                    "wrapup_call_id": None, "wrapup_queue": None, "queues": [], "since": now}
             self.bus.publish_nowait("agent.state", gone)
             self._since.pop(iface, None)
             sent += 1

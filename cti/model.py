@@ -2,8 +2,9 @@
 
 Feed it decoded AMI messages in wire order with the time each arrived
 (:meth:`CtiModel.feed`); it keeps channels (by Uniqueid, grouped into calls by Linkedid, both halves
-of Local channels paired by LocalBridge), bridges, queues (parameters and waiting callers), members
-and agent sessions, and emits a call record (:mod:`cti.records`) when a call's last channel hangs
+of Local channels paired by LocalBridge), bridges, ConfBridge rooms (listed on the call they grew
+from), queues (parameters and waiting callers), members (with app_queue's wrap-up) and agent
+sessions, and emits a call record (:mod:`cti.records`) when a call's last channel hangs
 up, and an agent-session record when an agent leaves the last queue.
 
 Time comes only from the messages: an event's own ``Timestamp`` header when Asterisk sends one
@@ -91,6 +92,9 @@ class ModelConfig:
     agent_contexts: frozenset[str] = frozenset({"agent-phones"})
     #: queue -> wrap-up seconds (queues.conf ``wrapuptime``; AMI does not report it per queue)
     queue_wrapup: Mapping[str, int] = field(default_factory=dict)
+    #: queues.conf ``shared_lastcall``: a call in one queue starts the wrap-up in all of the
+    #: member's queues, for the wrap-up time of the queue the call came from
+    shared_lastcall: bool = False
 
 
 @dataclass(slots=True)
@@ -112,6 +116,8 @@ class Member:
     wrapuptime: int = 0
     ringinuse: bool = False
     wrapup_until: float | None = None
+    last_queue: str | None = None  # app_queue's lastqueue: whose wrapuptime applies
+    wrapup_call_id: str | None = None  # the queue call whose end started the wrap-up
 
     def to_json(self, now: float) -> Json:
         in_wrapup = (self.wrapup_until is not None and now < self.wrapup_until
@@ -124,7 +130,8 @@ class Member:
             "in_call": self.in_call, "status": MEMBER_STATUS.get(self.status, str(self.status)),
             "paused": self.paused, "paused_reason": self.paused_reason or None,
             "last_pause": self.last_pause, "wrapup_until": ms(self.wrapup_until),
-            "in_wrapup": in_wrapup,
+            "in_wrapup": in_wrapup, "wrapup_call_id": self.wrapup_call_id if in_wrapup else None,
+            "wrapup_queue": (self.last_queue or self.queue) if in_wrapup else None,
         }
 
 
@@ -185,6 +192,7 @@ class CtiModel:
         self.sessions: dict[str, Session] = {}
         self.devices: dict[str, str] = {}
         self.agent_names: dict[str, str] = {}  # device -> member name, remembered after logout
+        self.conferences: dict[str, Json] = {}  # ConfBridge room -> its host call and bridge
         self._pending: dict[str, float] = {}  # call id -> deadline for a late AgentComplete
         self._records: list[Json] = []
         self._closed_sessions: list[Json] = []
@@ -241,6 +249,10 @@ class CtiModel:
             "ParkedCallGiveUp": self._park_end,
             "ParkedCallTimeOut": self._park_end,
             "UnParkedCall": self._park_end,
+            "ConfbridgeStart": self._confbridgestart,
+            "ConfbridgeJoin": self._confbridgejoin,
+            "ConfbridgeLeave": self._confbridgeleave,
+            "ConfbridgeEnd": self._confbridgeend,
         }
 
     # ------------------------------------------------------------------ input
@@ -349,6 +361,16 @@ class CtiModel:
         return {chan.party for chan in call.channels.values()
                 if chan.device == agent_device or chan.first_context in agent_contexts}
 
+    def _agent_devices(self, call: CallState) -> set[str]:
+        """The agent phones in this call: its queue member's device and every channel that
+        started in an agent phone context (spy, verification, transfer targets)."""
+        found = {chan.device for chan in call.channels.values()
+                 if chan.first_context in self.config.agent_contexts}
+        member = _device_of_interface(call.agent_interface)
+        if member is not None:
+            found.add(member)
+        return found
+
     def _emit(self, call: CallState) -> None:
         self._pending.pop(call.call_id, None)
         self.calls.pop(call.call_id, None)
@@ -358,6 +380,7 @@ class CtiModel:
             origin = call.origin_channel
             if origin is not None and origin.first_context in self.config.agent_contexts:
                 call.agent_interface = origin.device
+        call.agent_devices |= self._agent_devices(call)
         self._records.append(build_record(call, self._agent_parties(call)))
 
     def _maybe_finish(self, call: CallState, t: float) -> None:
@@ -429,7 +452,8 @@ class CtiModel:
             self._chanvars(msg, chan)
 
     _VARS = frozenset({"MIXMONITOR_FILENAME", "VIGIL_IVR_PATH", "VIGIL_ACCOUNT_ID",
-                       "VIGIL_INCIDENT_ID", "INCIDENT_ID", "QUEUESTATUS"})
+                       "VIGIL_INCIDENT_ID", "INCIDENT_ID", "QUEUESTATUS", "VIGIL_VERIFICATION_ID",
+                       "VIGIL_CONFERENCE", "VIGIL_CONFERENCE_TARGET"})
 
     def _varset(self, msg: Mapping[str, str], t: float) -> None:
         name = msg.get("Variable", "")
@@ -456,6 +480,13 @@ class CtiModel:
             call.incident_id = value
         elif name == "QUEUESTATUS":
             call.queue_status = value
+        elif name == "VIGIL_VERIFICATION_ID":
+            call.verification_id = value
+        elif name == "VIGIL_CONFERENCE":
+            if value != call.call_id:
+                call.conference_of = value
+        elif name == "VIGIL_CONFERENCE_TARGET":
+            call.conference_target = value
 
     def _chanvars(self, msg: Mapping[str, str], chan: ChannelInfo) -> None:
         for name in self._VARS:
@@ -512,9 +543,13 @@ class CtiModel:
 
     def _close_channel_activity(self, call: CallState, chan: ChannelInfo, t: float) -> None:
         uid = chan.uniqueid
-        if chan.hold_since is not None:
-            call.hold_seconds += t - chan.hold_since
-            chan.hold_since = None
+        self._end_hold(chan, t)
+        if call.conference is not None:
+            self._leave_conference(call.conference, uid, t)
+        if call.conference_of is not None:
+            host = self.calls.get(call.conference_of)
+            if host is not None and host.conference is not None:
+                self._leave_conference(host.conference, uid, t)
         for park in call.parks:
             if park["ended_at"] is None and park["uniqueid"] == uid:
                 park["ended_at"] = ms(t)
@@ -586,17 +621,32 @@ class CtiModel:
         self.bridges.pop(msg.get("BridgeUniqueid", ""), None)
 
     def _hold(self, msg: Mapping[str, str], t: float) -> None:
+        """A phone put its call on hold (a re-INVITE to sendonly: ``Hold`` on the phone's own
+        channel; Asterisk plays music to the party bridged with it)."""
         chan = self.channels.get(msg.get("Uniqueid", ""))
-        if chan is not None and chan.hold_since is None:
-            chan.hold_since = t
+        if chan is None or chan.hold_since is not None:
+            return
+        chan.hold_since = t
+        call = self.calls.get(chan.linkedid)
+        if call is not None:
+            call.holds.append({"channel": chan.name, "uniqueid": chan.uniqueid,
+                               "music_class": msg.get("MusicClass") or None,
+                               "started_at": ms(t), "ended_at": None})
 
     def _unhold(self, msg: Mapping[str, str], t: float) -> None:
         chan = self.channels.get(msg.get("Uniqueid", ""))
-        if chan is None or chan.hold_since is None:
+        if chan is not None:
+            self._end_hold(chan, t)
+
+    def _end_hold(self, chan: ChannelInfo, t: float) -> None:
+        if chan.hold_since is None:
             return
         call = self.calls.get(chan.linkedid)
         if call is not None:
             call.hold_seconds += t - chan.hold_since
+            for hold in call.holds:
+                if hold["ended_at"] is None and hold["uniqueid"] == chan.uniqueid:
+                    hold["ended_at"] = ms(t)
         chan.hold_since = None
 
     # ------------------------------------------------------------------ originate
@@ -615,7 +665,7 @@ class CtiModel:
             if call is not None:
                 call.originate_action_id = action_id
                 call.application = app
-                if app and call.answer_at is None:
+                if app and call.answer_at is None and call.queue is None:
                     # originated straight into an application: answered when the phone answered
                     call.answer_at = chan.answered_at if chan.answered_at is not None else t
             return
@@ -656,10 +706,19 @@ class CtiModel:
             joined_at=t)
         call = self._call_of(msg)
         if call is not None and call.queue is None:
-            call.queue = qname
-            call.queue_call_id = uid
-            call.enter_queue_at = t
-            call.original_position = pos
+            self._enter_queue(call, qname, uid, t, pos)
+
+    @staticmethod
+    def _enter_queue(call: CallState, queue: str, uid: str, t: float, position: int) -> None:
+        """The call is a queue call from now on: its answer is an agent's connect, so a
+        channel answer before it (``Answer()`` ahead of ``Queue()``, an Originate straight
+        into the queue) is not the call's."""
+        call.queue = queue
+        call.queue_call_id = uid
+        call.enter_queue_at = t
+        call.original_position = position
+        if not call.connected and call.transfer is None:
+            call.answer_at = None
 
     def _callerleave(self, msg: Mapping[str, str], t: float) -> None:
         q = self.queues.get(msg.get("Queue", ""))
@@ -754,8 +813,7 @@ class CtiModel:
         member = self._member(msg)
         if member is not None:
             member.in_call = False
-            wrap = member.wrapuptime or self.config.queue_wrapup.get(member.queue, 0)
-            member.wrapup_until = t + wrap
+            self._start_wrapup(member, int(t), call.call_id if call is not None else None)
         if call is None:
             return
         call.completed = True
@@ -763,6 +821,29 @@ class CtiModel:
         call.complete_reason = msg.get("Reason") or None
         if call.call_id in self._pending:
             self._emit(call)
+
+    # ------------------------------------------------------------------ wrap-up
+
+    def _start_wrapup(self, member: Member, last_call: int, call_id: str | None) -> None:
+        """app_queue's update_queue: the member's ``lastcall`` is now and its ``lastqueue`` this
+        queue, in every queue of the interface with ``shared_lastcall``."""
+        members = [member]
+        if self.config.shared_lastcall:
+            members = [m for q in self.queues.values() for m in q.members.values()
+                       if m.interface == member.interface]
+        for m in members:
+            m.last_call = last_call
+            m.last_queue = member.queue
+            m.wrapup_call_id = call_id
+            self._refresh_wrapup(m)
+
+    def _refresh_wrapup(self, member: Member) -> None:
+        """``wrapup_until`` = lastcall + the wrap-up time app_queue applies: the member's own
+        ``Wrapuptime``, else that of the queue the last call came from (can_ring_entry)."""
+        queue = member.last_queue or member.queue
+        seconds = member.wrapuptime or int(self.config.queue_wrapup.get(queue, 0))
+        member.wrapup_until = (float(member.last_call + seconds)
+                               if member.last_call and seconds else None)
 
     # ------------------------------------------------------------------ members and sessions
 
@@ -785,6 +866,7 @@ class CtiModel:
         member.paused_reason = msg.get("PausedReason", member.paused_reason)
         member.wrapuptime = _int(msg.get("Wrapuptime"), member.wrapuptime)
         member.ringinuse = msg.get("Ringinuse", "1" if member.ringinuse else "0") == "1"
+        self._refresh_wrapup(member)
         device = member.state_interface or interface
         self.agent_names[device] = name
         if interface.endswith("/n"):
@@ -894,11 +976,14 @@ class CtiModel:
             member = self._member_from(msg, None)
             member.queue = name
             if existing is not None:
-                member.wrapup_until = existing.wrapup_until
+                member.last_queue = existing.last_queue
+                member.wrapup_call_id = existing.wrapup_call_id
+            self._refresh_wrapup(member)
             staged.members[interface] = member
             return
         member = self._member_from(msg, existing)
         member.queue = name
+        self._refresh_wrapup(member)
         if existing is None:
             self._queue(name).members[interface] = member
             self._session_join(member, t)
@@ -918,10 +1003,7 @@ class CtiModel:
         chan = self.channels.get(uid)
         call = self.calls.get(chan.linkedid) if chan is not None else None
         if call is not None and call.queue is None:
-            call.queue = name
-            call.queue_call_id = uid
-            call.enter_queue_at = caller.joined_at
-            call.original_position = caller.position
+            self._enter_queue(call, name, uid, caller.joined_at, caller.position)
 
     def _queuestatuscomplete(self, msg: Mapping[str, str], t: float) -> None:
         staging = self._resync
@@ -1128,6 +1210,76 @@ class CtiModel:
             if park["ended_at"] is None and park["uniqueid"] == msg.get("ParkeeUniqueid"):
                 park["ended_at"] = ms(t)
                 park["result"] = self._PARK_RESULTS.get(msg.get("Event", ""), "ended")
+
+    # ------------------------------------------------------------------ conferences
+
+    def _confbridgestart(self, msg: Mapping[str, str], t: float) -> None:
+        name = msg.get("Conference", "")
+        self.conferences[name] = {"room": name, "bridge": msg.get("BridgeUniqueid"),
+                                  "started_at": t, "host": None}
+
+    def _confbridgejoin(self, msg: Mapping[str, str], t: float) -> None:
+        """A party joins a ConfBridge room. The room belongs to the call of its first party
+        (the caller and the agent, redirected there together); a party the CTI dialled in
+        belongs to its own call, linked by ``VIGIL_CONFERENCE``, and is listed on the host's."""
+        name = msg.get("Conference", "")
+        chan = self.channels.get(msg.get("Uniqueid", ""))
+        call = self.calls.get(chan.linkedid) if chan is not None else None
+        if chan is None or call is None:
+            return
+        room = self.conferences.get(name)
+        if room is None:
+            room = self.conferences[name] = {"room": name, "bridge": msg.get("BridgeUniqueid"),
+                                             "started_at": t, "host": None}
+        if room["host"] is None:
+            room["host"] = call.conference_of or call.call_id
+        host = self.calls.get(room["host"]) or call
+        if host is not call:
+            call.conference_of = host.call_id
+        if host.conference is None:
+            host.conference = {"room": name, "started_at": ms(room["started_at"]),
+                               "ended_at": None, "participants": []}
+        role, number, party_name = self._conference_party(host, call, chan)
+        host.conference["participants"].append({
+            "channel": chan.name, "uniqueid": chan.uniqueid, "call_id": call.call_id,
+            "role": role, "number": number, "name": party_name,
+            "joined_at": ms(t), "left_at": None})
+
+    def _conference_party(self, host: CallState, call: CallState,
+                          chan: ChannelInfo) -> tuple[str, str | None, str | None]:
+        """(role, number, name) of a conference party: ``agent`` (the host call's agent
+        phone), ``party`` (who the agent was talking to), ``colleague`` (another agent's phone)
+        or ``external`` (a number dialled in)."""
+        agent_phone = (chan.device == _device_of_interface(host.agent_interface)
+                       or chan.first_context in self.config.agent_contexts)
+        if call is host:
+            if agent_phone:
+                return "agent", None, host.agent
+            origin = host.origin_channel
+            if origin is not None and origin.party != chan.party:
+                return "party", host.called_number, None  # an outbound call's far end
+            return "party", chan.caller_number, chan.caller_name
+        if agent_phone:
+            return "colleague", call.conference_target, self.agent_names.get(chan.device)
+        return "external", call.conference_target or call.called_number, None
+
+    @staticmethod
+    def _leave_conference(conference: Json, uid: str, t: float) -> None:
+        for party in conference["participants"]:
+            if party["left_at"] is None and party["uniqueid"] == uid:
+                party["left_at"] = ms(t)
+
+    def _confbridgeleave(self, msg: Mapping[str, str], t: float) -> None:
+        room = self.conferences.get(msg.get("Conference", ""))
+        host = self.calls.get(room["host"] or "") if room is not None else None
+        if host is not None and host.conference is not None:
+            self._leave_conference(host.conference, msg.get("Uniqueid", ""), t)
+
+    def _confbridgeend(self, msg: Mapping[str, str], t: float) -> None:
+        room = self.conferences.pop(msg.get("Conference", ""), None)
+        host = self.calls.get(room["host"] or "") if room is not None else None
+        if host is not None and host.conference is not None:
+            host.conference["ended_at"] = ms(t)
 
     # ------------------------------------------------------------------ output
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -47,6 +47,26 @@ class CallRecord(Base):
     recording_file: Mapped[str | None] = mapped_column(String(255), default=None)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     stored_at: Mapped[datetime]
+    # what the agent said the call was about (a code from the console's disposition list),
+    # set by :func:`cti.dispositions.set_disposition`
+    disposition: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    disposition_note: Mapped[str | None] = mapped_column(Text, default=None)
+    disposition_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    disposition_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PendingDisposition(Base):
+    """A disposition picked before the call's record was stored (the agent is quicker than the
+    call's last hangup or the AgentComplete grace): applied when the record arrives."""
+
+    __tablename__ = "cti_pending_dispositions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(96), unique=True)
+    disposition: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    set_at: Mapped[datetime]
 
 
 class SpySession(Base):

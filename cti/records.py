@@ -31,6 +31,17 @@ Record fields (all always present, ``None`` when not applicable):
   ``spy_sessions`` (mode listen/whisper/barge, supervisor, times), ``parks``, ``ring_attempts``,
   ``spied_call_id`` (for a supervisor's own spy call), ``resynced`` (the call spanned an AMI
   reconnect, so some of it was reconstructed).
+* ``holds`` — each time a phone put the call on hold (``Hold`` … ``Unhold`` on the holding
+  phone's channel): channel, ``started_at``, ``ended_at``, music class; ``hold_seconds`` is their
+  total.
+* ``conference`` — when the call became a three-way conference (ConfBridge): ``room``,
+  ``started_at``, ``ended_at`` and ``participants`` (channel, call id, role ``agent`` /
+  ``caller`` / ``colleague`` / ``external``, number, name, ``joined_at``, ``left_at``);
+  ``conference_call_id`` — on the record of a party added to another call's conference, that
+  call's id.
+* ``verification_id`` (``VIGIL_VERIFICATION_ID``), ``agent_devices`` — every agent phone device
+  that took part (``Local/1001@agent-phones``, ``PJSIP/1101``), so the consoles it concerns
+  can be told it ended.
 """
 
 from __future__ import annotations
@@ -144,6 +155,12 @@ class CallState:
     spied_call_id: str | None = None
     end_at: float | None = None
     resynced: bool = False
+    holds: list[Json] = field(default_factory=list)
+    conference: Json | None = None
+    conference_of: str | None = None  # the call whose conference this call's party joined
+    conference_target: str | None = None  # the number or extension the CTI added
+    verification_id: str | None = None
+    agent_devices: set[str] = field(default_factory=set)
 
     @property
     def origin_channel(self) -> ChannelInfo | None:
@@ -214,6 +231,16 @@ def build_record(call: CallState, agent_parties: set[str]) -> Json:
     for attempt in call.ring_attempts:
         if attempt["result"] is None:
             attempt["result"] = "canceled"
+    for hold in call.holds:
+        if hold["ended_at"] is None:
+            hold["ended_at"] = ms(end)
+    conference = call.conference
+    if conference is not None:
+        for party in conference["participants"]:
+            if party["left_at"] is None:
+                party["left_at"] = ms(end)
+        if conference["ended_at"] is None:
+            conference["ended_at"] = ms(end)
     wait = call.wait_seconds
     if wait is None and call.enter_queue_at is not None:
         left = call.leave_queue_at if call.leave_queue_at is not None else end
@@ -261,6 +288,11 @@ def build_record(call: CallState, agent_parties: set[str]) -> Json:
         "ring_attempts": call.ring_attempts,
         "spied_call_id": call.spied_call_id,
         "resynced": call.resynced,
+        "holds": call.holds,
+        "conference": conference,
+        "conference_call_id": call.conference_of,
+        "verification_id": call.verification_id,
+        "agent_devices": sorted(call.agent_devices),
     }
 
 

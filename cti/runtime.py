@@ -12,15 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from core.services import Services
 from cti.agents import AgentDirectory, PhonePlan
 from cti.ami_client import AmiClient, AmiSettings
+from cti.away import AwayHandler
 from cti.config import CtiSettings, cti_settings
 from cti.live import LivePublisher
 from cti.model import CtiModel, ModelConfig
 from cti.popdetail import detail_source
+from cti.presence import CallPresence
 from cti.recorder import Recorder
 from cti.retention import RecordingPurger
 from cti.screenpop import ScreenPop
@@ -44,14 +47,19 @@ def ami_settings(services: Services) -> AmiSettings:
 class CtiRuntime:
     def __init__(self, services: Services, *, plan: PhonePlan | None = None,
                  ami: AmiSettings | None = None, live_interval: float = 1.0,
-                 cti: CtiSettings | None = None) -> None:
+                 cti: CtiSettings | None = None, queue_wrapup: Mapping[str, int] | None = None,
+                 shared_lastcall: bool = False) -> None:
+        """``queue_wrapup`` and ``shared_lastcall``: what queues.conf says (the composition
+        root reads it, see vigil/cti_parts.py)."""
         s = services.settings
         self.cti_settings = c = cti or cti_settings(services)
         self.services = services
         self.plan = plan or PhonePlan(context=s.agent_phone_context)
         config = ModelConfig(outbound_contexts=frozenset({s.outbound_context}),
                              agent_contexts=frozenset({self.plan.context,
-                                                       s.agent_phone_context}))
+                                                       s.agent_phone_context}),
+                             queue_wrapup=dict(queue_wrapup or {}),
+                             shared_lastcall=shared_lastcall)
         self.model = CtiModel(config)
         self.client = AmiClient(ami or ami_settings(services), self.model, services.bus,
                                 services.clock)
@@ -67,14 +75,24 @@ class CtiRuntime:
                                   stats=c.stats_config())
         self.service = CtiService(self.client, self.directory, self.plan,
                                   outbound_context=s.outbound_context,
-                                  region=s.default_region, live=self.live)
+                                  region=s.default_region, live=self.live,
+                                  conference_context=c.conference_context)
+        self.service.screenpop = self.screenpop
+        self.client.add_handler(self.service.invitations.handle)
+        self.presence = CallPresence(self.model, services.bus, self.directory, self.screenpop)
+        self.client.add_handler(self.presence.handle)
+        self.away = AwayHandler(services.bus, self.service, services.db, services.clock,
+                                c.away_action)
         self.verifier = Verifier(services.bus, self.service.commands, self.directory,
                                  self.plan, s.outbound_context, region=s.default_region,
                                  screenpop=self.screenpop, clock=services.clock,
                                  result_timeout=c.verification_timeout_seconds)
-        self.recorder = Recorder(services.db, services.clock, services.bus)
-        self.recorder.listeners += [self.verifier.on_record,
-                                    lambda rec, _id: self.live.add_record(rec)]
+        self.recorder = Recorder(services.db, services.clock, services.bus, self.directory)
+        self.recorder.enrichers.append(self.screenpop.enrich)
+        self.recorder.listeners += [
+            self.verifier.on_record, lambda rec, _id: self.live.add_record(rec),
+            lambda rec, _id: self.screenpop.clear_call(str(rec.get("call_id")),
+                                                       rec.get("originate_action_id"))]
         self.purger = RecordingPurger(services.db, services.clock, c.recordings_dir,
                                       c.recording_retention_days,
                                       c.recording_purge_interval_seconds)
@@ -102,6 +120,7 @@ class CtiRuntime:
             asyncio.create_task(self.recorder.run(), name="cti-recorder"),
             asyncio.create_task(self._verification_requests(), name="cti-verification"),
             asyncio.create_task(self.live.run(self.services.clock.sleep), name="cti-live"),
+            asyncio.create_task(self.away.run(), name="cti-agent-away"),
         ]
         if self.cti_settings.recording_retention_days > 0:
             self._tasks.append(asyncio.create_task(self.purger.run(), name="cti-retention"))
@@ -113,6 +132,8 @@ class CtiRuntime:
         await self.client.stop()
         await self.screenpop.close()
         await self.verifier.close()
+        await self.away.close()
+        await self.service.invitations.close()
         tasks = self._tasks + list(self._requests)
         for task in tasks:
             task.cancel()
@@ -124,9 +145,12 @@ class CtiRuntime:
             del self.services.extra["cti"]
 
 
-async def run_cti(services: Services, plan: PhonePlan | None = None) -> None:
+async def run_cti(services: Services, plan: PhonePlan | None = None,
+                  queue_wrapup: Mapping[str, int] | None = None,
+                  shared_lastcall: bool = False) -> None:
     """Connect to ``settings.ami_host:ami_port`` and run until cancelled."""
-    runtime = CtiRuntime(services, plan=plan)
+    runtime = CtiRuntime(services, plan=plan, queue_wrapup=queue_wrapup,
+                         shared_lastcall=shared_lastcall)
     await runtime.start()
     try:
         await asyncio.Event().wait()

@@ -19,6 +19,13 @@ the last ``cache_seconds`` goes out in the first event (``detail: true``) — ``
 every agent with the same caller at once. The event stream never waits for any of this (each ring
 is its own task), and users come from :class:`cti.agents.AgentDirectory`'s cache. ``received_at``
 in the payload is the time the AgentCalled arrived on the AMI socket.
+
+The last payload published for each user's live call is kept (:meth:`ScreenPop.current`) so a
+console that reloads or signs in during a ringing or connected call gets its card back; it is
+dropped when the user's part of the call ends (:meth:`ScreenPop.clear`: the call ended, the ring
+went elsewhere, the call was transferred away). The account the pop identified by caller number
+is remembered for the call's record (:meth:`ScreenPop.enrich`): a direct line sets no
+``VIGIL_ACCOUNT_ID``, yet the record should carry the account the agent saw.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +46,7 @@ from core.db import Database
 from core.ttl import TTLCache
 from crm import services as crm
 from cti.agents import AgentDirectory, extension_of
+from cti.callview import user_channels
 from cti.model import CtiModel
 from cti.popdetail import DetailSource, InlineDetail
 
@@ -150,6 +159,8 @@ class ScreenPop:
         self.detail: DetailSource = detail or InlineDetail(db)
         self._building: dict[int, asyncio.Future[Json | None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._current: dict[int, Json] = {}  # user id -> last pop of their live call
+        self._accounts: OrderedDict[str, str] = OrderedDict()  # call id -> account id found
         self.published = 0
         self.failed = 0
 
@@ -222,10 +233,69 @@ class ScreenPop:
             summary = await asyncio.shield(building)
         return None if summary is None else dict(summary)
 
+    # ------------------------------------------------------------------ the live call's pop
+
+    def current(self, user_id: int) -> Json | None:
+        """The last pop (with its detail once built) of the user's live call, or None."""
+        return self._current.get(user_id)
+
+    def clear(self, user_id: int, call_id: str | None = None) -> bool:
+        """Forget the user's pop (only if it is of ``call_id`` when given)."""
+        pop = self._current.get(user_id)
+        if pop is None or (call_id is not None and pop.get("call_id") != call_id):
+            return False
+        del self._current[user_id]
+        return True
+
+    def clear_call(self, call_id: str, originate_action_id: str | None = None) -> list[int]:
+        """A call ended: forget every pop of it (an outbound pop of an Originate that never
+        made a channel is known by its ActionID, ``<call id>-orig``). Returns the users."""
+        gone = [uid for uid, pop in self._current.items()
+                if pop.get("call_id") == call_id or (
+                    originate_action_id and f"{pop.get('call_id')}-orig" == originate_action_id)]
+        for uid in gone:
+            del self._current[uid]
+        return gone
+
+    def _keep(self, payload: Json) -> None:
+        user_id = payload.get("user_id")
+        if not isinstance(user_id, int):
+            return
+        if payload.get("direction") == "inbound" and self.model is not None:
+            ext, call_id = payload.get("extension"), payload.get("call_id")
+            if not ext or not call_id or not user_channels(self.model, str(ext), str(call_id)):
+                return  # the ring ended while the lookup ran: no live call to restore
+        current = self._current.get(user_id)
+        if (current is not None and current.get("call_id") == payload.get("call_id")
+                and current.get("detail") and not payload.get("detail")):
+            return  # the detail of this call is already kept
+        self._current[user_id] = payload
+
+    def _remember_account(self, payload: Json) -> None:
+        account, call_id = payload.get("account"), payload.get("call_id")
+        if account is None or not call_id:
+            return
+        self._accounts[str(call_id)] = str(account["id"])
+        self._accounts.move_to_end(str(call_id))
+        while len(self._accounts) > 10_000:
+            self._accounts.popitem(last=False)
+
+    def enrich(self, record: Json) -> None:
+        """Give a finished call's record the account its pop identified, when the channel
+        variables named none (``account_lookup`` says how it was found)."""
+        found = self._accounts.pop(str(record.get("call_id")), None)
+        if record.get("account_id") is None and found is not None:
+            record["account_id"] = found
+            record["account_lookup"] = "caller_number"
+        elif record.get("account_id") is not None:
+            record.setdefault("account_lookup", "channel_variable")
+
     async def _publish(self, payload: Json) -> Json:
         """``screenpop`` now; ``screenpop.detail`` with crm's full summary when it is built."""
         self.bus.publish_nowait("screenpop", payload)
         self.published += 1
+        self._keep(payload)
+        self._remember_account(payload)
         account = payload.get("account")
         if account is not None and not payload.get("detail"):
             summary = await self._summary(int(account["id"]))
@@ -235,6 +305,7 @@ class ScreenPop:
             else:
                 detail["account"] = summary
             self.bus.publish_nowait("screenpop.detail", detail)
+            self._keep(detail)
         return payload
 
     async def pop(self, ring: Ringing, received_at: float | None = None) -> Json:

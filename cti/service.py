@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cti import commands as cmd
+from cti import conference as conf
 from cti.agents import AgentDirectory, AgentUser, PhonePlan
 from cti.ami_client import AmiClient
+from cti.callview import call_view
 from cti.commands import Commands
 from cti.live import LivePublisher
 from cti.model import CtiModel
@@ -39,7 +41,8 @@ class CtiService:
     def __init__(self, client: AmiClient, directory: AgentDirectory, plan: PhonePlan, *,
                  outbound_context: str = "outbound", parking_context: str = "parkedcalls",
                  transfer_context: str | None = None, queues: Iterable[str] = ("support",),
-                 region: str = "CN", live: LivePublisher | None = None) -> None:
+                 region: str = "CN", live: LivePublisher | None = None,
+                 conference_context: str = "vigil-conference") -> None:
         self.client = client
         self.model: CtiModel = client.model
         self.commands = Commands(client)
@@ -51,6 +54,9 @@ class CtiService:
         self.default_queues = tuple(queues)
         self.region = region
         self.live = live
+        self.conference_context = conference_context
+        self.invitations = conf.Invitations(self.model, self.commands)
+        self.screenpop: Any = None  # cti.screenpop.ScreenPop, set by the runtime
         self._ids = itertools.count(1)
 
     # ------------------------------------------------------------------ lookups
@@ -203,7 +209,68 @@ class CtiService:
                                 self.plan.spy_target(agent.extension), mode,
                                 caller_id=f'"{sup.display_name}" <{sup.extension}>')
 
+    # ------------------------------------------------------------------ three-way calls
+
+    async def conference(self, user_id: int, target: str, *, auto_answer: bool = False,
+                         ring_timeout_s: int = 30) -> Json:
+        """Add ``target`` to the user's current call: a colleague (a user's extension; their
+        phone rings, or answers by itself with ``auto_answer``) or an outside number (dialled
+        through the outbound context). The first time, the call moves into a ConfBridge room
+        (:mod:`cti.conference`); further parties join the same room."""
+        target = (target or "").strip()
+        if not target or len(target) > 32 or not any(ch.isdigit() for ch in target):
+            raise ValueError("target: a phone number or an extension")
+        user = await self.user(user_id)
+        leg = self.agent_leg(user.extension)
+        call = self.model.calls.get(leg.linkedid)
+        if call is None:
+            raise CtiError("you have no call")
+        colleague = await self.directory.by_extension(target)
+        if colleague is not None and colleague.id == user_id:
+            raise CtiError("you are already in this call")
+        room = conf.room_of(call.call_id)
+        bridge = self.model.bridges.get(leg.bridge or "") or {}
+        if bridge.get("name") != conf.room_name(room):
+            party = self.other_party(user.extension)
+            await self.commands.send(conf.into_room(party.name, leg.name,
+                                                    self.conference_context, room))
+        variables = {k: v for k, v in (("VIGIL_ACCOUNT_ID", call.account_id),
+                                        ("VIGIL_INCIDENT_ID", call.incident_id)) if v}
+        if colleague is not None:
+            channel = self.plan.channel(colleague.extension)
+            if auto_answer:
+                variables["__VIGIL_AUTOANSWER"] = "yes"
+        else:
+            channel = f"Local/{dial_string(target, self.region)}@{self.outbound_context}"
+        invite_id = f"conf-{room}-{next(self._ids)}"
+        await self.commands.originate(conf.invite(
+            channel, self.conference_context, room, call_id=call.call_id, target=target,
+            invite_id=invite_id, variables=variables,
+            caller_id=f'"{user.display_name}" <{user.extension}>' if colleague else None,
+            ring_timeout_s=ring_timeout_s))
+        self.invitations.add(invite_id, room)
+        return {"call_id": call.call_id, "room": conf.room_name(room), "invite_id": invite_id,
+                "target": target, "party": "colleague" if colleague else "external"}
+
     # ------------------------------------------------------------------ views
+
+    async def current_call(self, user_id: int) -> Json:
+        """What the console restores on load: the user's live call (``call``: see
+        :func:`cti.callview.call_view`, None when there is none), their agent state with the
+        pause and the wrap-up (``agent``), and the screen pop of the live call (``pop``)."""
+        user = await self.user(user_id)
+        row = next((r for r in self.agents() if r.get("extension") == user.extension), None)
+        agent: Json = {"state": "logged_out", "queues": [], "paused": False,
+                       "pause_reason": None, "wrapup_until": None, "wrapup_call_id": None}
+        if row is not None:
+            agent = {k: row.get(k) for k in (
+                "state", "since", "queues", "paused", "pause_reason", "paused_queues",
+                "in_wrapup", "wrapup_until", "wrapup_call_id", "wrapup_queue", "on_hold",
+                "hold_since")}
+        pop = self.screenpop.current(user_id) if self.screenpop is not None else None
+        return {"user_id": user.id, "extension": user.extension,
+                "call": call_view(self.model, user.extension), "agent": agent, "pop": pop}
+
 
     def agents(self) -> list[Json]:
         if self.live is None:

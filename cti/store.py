@@ -101,9 +101,13 @@ async def store_session(session: AsyncSession, data: Mapping[str, Any],
 
 
 def record_json(row: CallRecord) -> Json:
-    """The stored record as the API returns it: the derived fields plus the row's id/source."""
+    """The stored record as the API returns it: the derived fields plus the row's id/source
+    and the disposition the agent picked (:mod:`cti.dispositions`)."""
+    at = row.disposition_at
     return {**row.data, "id": row.id, "source": row.source,
-            "stored_at": row.stored_at.isoformat()}
+            "stored_at": row.stored_at.isoformat(), "disposition": row.disposition,
+            "disposition_note": row.disposition_note, "disposition_by": row.disposition_by,
+            "disposition_at": None if at is None else round(at.timestamp(), 3)}
 
 
 @dataclass(frozen=True, slots=True)

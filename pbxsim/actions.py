@@ -317,22 +317,34 @@ def a_redirect(srv: AmiServer, s: Session, m: Message) -> Result:
         return [error(m, "Exten not specified")]
     if not m.get("Priority"):
         return [error(m, "Priority not specified")]
+    pri = m.get("Priority").strip()
+    if not pri.isdigit() or int(pri) < 1:
+        return [error(m, "Priority is invalid")]
+    name2 = m.get("ExtraChannel")
+    if name2 and m.get("ExtraContext"):
+        if not m.get("ExtraExten"):
+            return [error(m, "ExtraExten not specified")]
+        if not m.get("ExtraPriority"):
+            return [error(m, "ExtraPriority not specified")]
+        if not m.get("ExtraPriority").strip().isdigit():
+            return [error(m, "ExtraPriority is invalid")]
     c = _chan(srv, m)
-    if c is None:
-        return [error(m, "Channel specified does not exist")]
-    eng = srv.engine
-    if c.bridge is not None:
-        br = c.bridge
-        eng.bridge_leave(c)
-        eng.dissolve_after(br)
-    if c.pbx is None:
-        from .engine.dialplan import Pbx
-
-        Pbx(eng, c, m.get("Context"), m.get("Exten"), int(m.get("Priority") or 1))
-    assert c.pbx is not None
-    c.pbx.finished = False
-    c.pbx.goto(m.get("Context"), m.get("Exten"), int(m.get("Priority") or 1))
-    return [ack(m, "Redirect successful")]
+    if c is None or c.dead:
+        return [error(m, f"Channel does not exist: {m.get('Channel')}")]
+    moves = [(c, m.get("Context"), m.get("Exten"), int(pri))]
+    if not name2:
+        srv.engine.redirect(moves)
+        return [ack(m, "Redirect successful")]
+    c2 = srv.engine.find_channel(name2)
+    if c2 is None or c2.dead:
+        return [error(m, f"ExtraChannel does not exist: {name2}")]
+    if m.get("ExtraContext"):
+        moves.append((c2, m.get("ExtraContext"), m.get("ExtraExten"),
+                      int(m.get("ExtraPriority"))))
+    else:
+        moves.append((c2, m.get("Context"), m.get("Exten"), int(pri)))
+    srv.engine.redirect(moves)
+    return [ack(m, "Dual Redirect successful")]
 
 
 def a_blindtransfer(srv: AmiServer, s: Session, m: Message) -> Result:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 
 from .ami_server import AmiServer
 from .engine.clock import AsyncioScheduler, Scheduler
+from .engine.confbridge import UserProfile
 from .engine.core import Engine
 from .engine.dialplan import Dialplan, Step, lab_dialplan
 from .engine.queues import QueueConfig
@@ -19,6 +20,10 @@ SUPERVISOR_PHONES = ("2001",)
 #: where the CTI sends blind and attended transfers to an agent (as asterisk-config's
 #: [from-agents]: agents dial each other there and the callee's phone is Dialled)
 TRANSFER_CONTEXT = "from-agents"
+#: three-way calls (asterisk-config's [vigil-conference] and confbridge.conf's user profiles)
+CONFERENCE_CONTEXT = "vigil-conference"
+CONFERENCE_AGENT = "vigil-agent"
+CONFERENCE_PARTY = "vigil-party"
 
 
 def demo_dialplan(agi_url: str) -> Dialplan:
@@ -44,6 +49,13 @@ def demo_dialplan(agi_url: str) -> Dialplan:
         Step("NoOp", "ringing phone ${EXTEN}"), Step("Dial", "Local/${EXTEN}@phones"),
         Step("Hangup")])
     dp.add("trunk", "_X.", [Step("SimTrunk")])
+    # As asterisk-config's [vigil-conference]: three-way calls. The CTI redirects the agent's leg
+    # (A<room>, the marked user who holds the room) and the other party (P<room>) here and dials
+    # the third party in (P<room>); when the agent leaves, everyone is let go.
+    for prefix, profile in (("A", CONFERENCE_AGENT), ("P", CONFERENCE_PARTY)):
+        dp.add(CONFERENCE_CONTEXT, f"_{prefix}.", [
+            Step("NoOp", "three-way call ${EXTEN:1}"),
+            Step("ConfBridge", f"vigil-${{EXTEN:1}},vigil-bridge,{profile}"), Step("Hangup")])
     dp.add("outbound", "_X.", [
         Step("NoOp", "verification call to ${EXTEN}"),
         Step("Dial", "Local/${EXTEN}@trunk,45"), Step("Hangup")])
@@ -61,10 +73,18 @@ class PbxSim:
         for name in DEMO_QUEUES:
             self.engine.queues.add_queue(QueueConfig(name, strategy="rrmemory", timeout=20,
                                                      retry=3, wrapuptime=5))
+        self.engine.queues.shared_lastcall = True  # as asterisk-config/queues.conf
+        profiles = self.engine.confbridges.user_profiles
+        profiles[CONFERENCE_AGENT] = UserProfile(marked=True)
+        profiles[CONFERENCE_PARTY] = UserProfile(end_marked=True)
         for exten in AGENT_PHONES + SUPERVISOR_PHONES:
             self.engine.phones.add_phone(exten, (auto_answer or {}).get(exten))
         self.ami = AmiServer(self.engine, dict(users or {"vigil": "vigil"}))
         self.ami_port = 0
+
+    def queue_wrapup(self) -> dict[str, int]:
+        """Each queue's wrap-up seconds: what the CTI reads from queues.conf in production."""
+        return {name: int(q.cfg.wrapuptime) for name, q in self.engine.queues.queues.items()}
 
     async def start(self, host: str = "127.0.0.1", ami_port: int = 5038) -> int:
         self.ami_port = await self.ami.start(host, ami_port)

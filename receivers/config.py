@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from receivers.dc09 import Dc09Config, Dc09Key
 from receivers.models import Dc09KeyRecord, ReceiverEndpoint
+from receivers.source_guard import GuardLimits
 
 DEFAULT_ACCOUNT = "*"
 
@@ -55,6 +56,29 @@ class ReceiverSettings(BaseSettings):
         20.0, description="Seconds a panel clock may be ahead of ours.")
     dc09_window_behind_s: float = Field(
         40.0, description="Seconds a panel clock may be behind ours.")
+    dc09_allow_relayed_accounts: bool = Field(
+        False, description="Take messages whose header account differs from the data block's "
+        "(a relay forwarding other panels); the data account's key rule then applies. Off: "
+        "such a message is refused (DUH).")
+    dc09_require_encryption: bool = Field(
+        False, description="Every account must encrypt (plain messages get DUH); keyed "
+        "accounts always must.")
+    dc09_require_timestamp: bool = Field(
+        False, description="Every message must carry a timestamp, so each is window-checked "
+        "(NAK otherwise); keyed accounts always must.")
+    dc09_timestamp_accounts: list[str] = Field(
+        default_factory=list, description="Accounts that must send a timestamp even in plain "
+        "text (JSON list).")
+    dc09_max_connections: int = Field(
+        4096, ge=1, description="Open DC-09 TCP connections at most; more are closed at once.")
+    dc09_max_connections_per_source: int = Field(
+        64, ge=1, description="Open DC-09 TCP connections from one address at most (raise it "
+        "when many panels share a carrier's NAT address).")
+    dc09_rejection_burst: int = Field(
+        20, ge=1, description="Rejections (NAK/DUH) answered and logged for one address at "
+        "once; past it they go unanswered and are summed up in one log line a minute.")
+    dc09_rejections_per_second: float = Field(
+        1.0, gt=0, description="Rate at which an address regains that budget.")
     dc09_idle_timeout_s: float = Field(
         300.0, description="Close a silent DC-09 TCP connection after this long.")
     duplicate_window_s: float = Field(
@@ -124,18 +148,43 @@ async def stored_keys(session: AsyncSession, receiver: str) -> dict[str, Dc09Key
     return keys
 
 
+# A database endpoint's ``options`` may set these per receiver (JSON booleans / a list).
+ENDPOINT_OPTIONS = ("require_encryption", "require_timestamp", "timestamp_accounts",
+                    "allow_relayed_accounts", "check_timestamp")
+
+
 def dc09_config(
-    rx: ReceiverSettings, receiver: str, db_keys: dict[str, Dc09Key] | None = None
+    rx: ReceiverSettings, receiver: str, db_keys: dict[str, Dc09Key] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Dc09Config:
-    """The DC-09 receiver's configuration from settings and the database's keys."""
+    """The DC-09 receiver's configuration from settings and the database's keys; a database
+    endpoint's ``options`` override the settings' rules for that receiver."""
     keys = {acct: parse_key(spec) for acct, spec in rx.dc09_keys.items()}
     keys.update(db_keys or {})
     default = keys.pop(DEFAULT_ACCOUNT, None)
+    rules: dict[str, Any] = {
+        "check_timestamp": rx.dc09_check_timestamp,
+        "require_encryption": rx.dc09_require_encryption,
+        "require_timestamp": rx.dc09_require_timestamp,
+        "timestamp_accounts": rx.dc09_timestamp_accounts,
+        "allow_relayed_accounts": rx.dc09_allow_relayed_accounts,
+    }
+    rules.update({k: v for k, v in (options or {}).items() if k in ENDPOINT_OPTIONS})
     return Dc09Config(
         receiver=receiver,
         keys=keys,
         default_key=default,
         window_ahead=timedelta(seconds=rx.dc09_window_ahead_s),
         window_behind=timedelta(seconds=rx.dc09_window_behind_s),
-        check_timestamp=rx.dc09_check_timestamp,
+        check_timestamp=bool(rules["check_timestamp"]),
+        require_encryption=bool(rules["require_encryption"]),
+        require_timestamp=bool(rules["require_timestamp"]),
+        timestamp_accounts=frozenset(str(a).upper() for a in rules["timestamp_accounts"]),
+        allow_relayed_accounts=bool(rules["allow_relayed_accounts"]),
     )
+
+
+def guard_limits(rx: ReceiverSettings) -> GuardLimits:
+    return GuardLimits(total=rx.dc09_max_connections,
+                       per_source=rx.dc09_max_connections_per_source,
+                       per_second=rx.dc09_rejections_per_second, burst=rx.dc09_rejection_burst)

@@ -81,12 +81,16 @@ def crc16_arc(data: bytes) -> int:
 
 
 class Dc09Error(ValueError):
-    """A frame that cannot be taken; ``reply`` says which answer the panel gets."""
+    """A frame that cannot be taken; ``reply`` says which answer the panel gets. ``malformed``:
+    not even a frame's envelope (too short, no CRC/length, wrong length), i.e. noise or junk
+    rather than a panel's frame damaged on the way."""
 
-    def __init__(self, reason: str, reply: Literal["NAK", "DUH"]) -> None:
+    def __init__(self, reason: str, reply: Literal["NAK", "DUH"],
+                 malformed: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.reply = reply
+        self.malformed = malformed
 
 
 # --- keys -------------------------------------------------------------------------------------
@@ -213,7 +217,7 @@ def parse_frame(raw: bytes) -> Dc09Frame:
     if b.endswith(CR):
         b = b[:-1]
     if len(b) < 9:
-        raise Dc09Error("frame too short", "NAK")
+        raise Dc09Error("frame too short", "NAK", malformed=True)
     head = b[:8].decode("latin-1")
     if all(c in string.hexdigits for c in head) and b[8:9] == b'"':
         crc_sent, length, body = int(head[:4], 16), int(head[4:], 16), b[8:]
@@ -221,9 +225,10 @@ def parse_frame(raw: bytes) -> Dc09Frame:
         # Some panels send the CRC as two raw bytes instead of four hex digits.
         crc_sent, length, body = int.from_bytes(b[:2], "big"), int(b[2:6], 16), b[6:]
     else:
-        raise Dc09Error("no CRC/length header", "NAK")
+        raise Dc09Error("no CRC/length header", "NAK", malformed=True)
     if len(body) != length:
-        raise Dc09Error(f"length field {length} but body is {len(body)} bytes", "NAK")
+        raise Dc09Error(f"length field {length} but body is {len(body)} bytes", "NAK",
+                        malformed=True)
     crc = crc16_arc(body)
     if crc != crc_sent:
         raise Dc09Error(f"CRC {crc_sent:04X} sent, {crc:04X} computed", "NAK")
@@ -477,7 +482,8 @@ def parse_adm_data(data: str) -> tuple[str | None, tuple[str, str, str, str]]:
 
 @dataclass(frozen=True)
 class Dc09Config:
-    """Receiver settings: keys per account, a default key and the timestamp window."""
+    """Receiver settings: keys per account, a default key, the timestamp window and what each
+    account must send (encryption, a timestamp)."""
 
     receiver: str = "dc09"
     keys: Mapping[str, Dc09Key] = field(default_factory=dict)
@@ -487,11 +493,27 @@ class Dc09Config:
     check_timestamp: bool = True
     # A panel with its own key must encrypt; a plain message for it is refused (DUH).
     require_encryption_for_keyed_accounts: bool = True
+    # Every account must encrypt / send a timestamp (a receiver that takes no plain text).
+    require_encryption: bool = False
+    require_timestamp: bool = False
+    # Accounts that must send a timestamp even in plain text (keyed accounts always must).
+    timestamp_accounts: frozenset[str] = frozenset()
+    # A header account other than the data block's is a relay (another receiver forwarding
+    # its panels); refused unless allowed, and then the data account's rules apply.
+    allow_relayed_accounts: bool = False
 
     def key_for(self, account: str | None) -> Dc09Key | None:
         if account is not None and account in self.keys:
             return self.keys[account]
         return self.default_key
+
+    def must_encrypt(self, account: str) -> bool:
+        return self.require_encryption or (
+            self.require_encryption_for_keyed_accounts and account in self.keys)
+
+    def must_timestamp(self, account: str) -> bool:
+        return (self.require_timestamp or account in self.timestamp_accounts
+                or self.must_encrypt(account))
 
 
 class Dc09Receiver:
@@ -501,28 +523,31 @@ class Dc09Receiver:
         self.config = config
         self._pad = pad
 
-    def handle(self, raw: bytes, now: datetime) -> Outcome:
-        """Decode one frame received at ``now``; never raises."""
+    def handle(self, raw: bytes, now: datetime, log_rejection: bool = True) -> Outcome:
+        """Decode one frame received at ``now``; never raises. ``log_rejection=False`` when
+        the transport holds back this sender's rejections (it is over its budget)."""
         try:
-            return self._handle(raw, now)
+            return self._handle(raw, now, log_rejection)
         except Exception as exc:  # noqa: BLE001 - a codec must answer whatever it gets
             log.exception("dc09: internal error on %r", raw[:200])
             return Rejected(f"internal error: {exc!r}", build_nak(now))
 
-    def _reject(self, raw: bytes, reason: str, reply: bytes) -> Rejected:
-        log.warning("dc09 %s: rejected %r: %s", self.config.receiver, raw[:200], reason)
-        return Rejected(reason, reply)
+    def _reject(self, raw: bytes, reason: str, reply: bytes, loud: bool,
+                malformed: bool = False) -> Rejected:
+        if loud:
+            log.warning("dc09 %s: rejected %r: %s", self.config.receiver, raw[:200], reason)
+        return Rejected(reason, reply, malformed)
 
-    def _handle(self, raw: bytes, now: datetime) -> Outcome:
+    def _handle(self, raw: bytes, now: datetime, loud: bool = True) -> Outcome:
         try:
             frame = parse_frame(raw)
         except Dc09Error as exc:
-            return self._reject(raw, exc.reason, build_nak(now))
+            return self._reject(raw, exc.reason, build_nak(now), loud, exc.malformed)
         try:
             return self._handle_frame(frame, now)
         except Dc09Error as exc:
             reply = build_nak(now) if exc.reply == "NAK" else build_duh(frame)
-            return self._reject(raw, exc.reason, reply)
+            return self._reject(raw, exc.reason, reply, loud)
 
     def _handle_frame(self, frame: Dc09Frame, now: datetime) -> Outcome:
         if frame.message_id not in MESSAGE_IDS:
@@ -534,13 +559,8 @@ class Dc09Receiver:
             key = self.config.key_for(frame.account)
             if key is None:
                 raise Dc09Error(f"encrypted message but no key for {frame.account}", "DUH")
-        elif (
-            self.config.require_encryption_for_keyed_accounts
-            and frame.account is not None
-            and frame.account in self.config.keys
-        ):
-            raise Dc09Error(f"account {frame.account} has a key but sent plain text", "DUH")
         content = open_content(frame, key)
+        account = self._check_accounts(frame, content)
         if self.config.check_timestamp and content.timestamp is not None:
             earliest = now - self.config.window_behind
             latest = now + self.config.window_ahead
@@ -553,10 +573,34 @@ class Dc09Receiver:
         ack = build_ack(frame, key=key, now=now, pad=self._pad)
         if frame.message_id == "NULL":
             return Accepted((), ack, link_test=True)
-        signals = self._signals(frame, content, now)
+        if account is None:
+            raise Dc09Error("no account in message", "DUH")
+        signals = self._signals(frame, content, account, now)
         return Accepted(tuple(signals), ack)
 
-    def _signals(self, frame: Dc09Frame, content: Dc09Content, now: datetime) -> list[Signal]:
+    def _check_accounts(self, frame: Dc09Frame, content: Dc09Content) -> str | None:
+        """The account the message's signals belong to, after the rules of every account it
+        names: the header's (whose key opened it) and the data block's (where the signals are
+        stored). A plain frame must not reach an account that has to encrypt."""
+        data_account = None
+        if frame.message_id != "NULL":
+            data_account, _ = _split_blocks(content.data)
+        named = [a for a in (frame.account, data_account) if a is not None]
+        if len(set(named)) > 1 and not self.config.allow_relayed_accounts:
+            raise Dc09Error(f"data account {data_account} differs from header account "
+                            f"{frame.account}", "DUH")
+        for account in dict.fromkeys(named):
+            if not frame.encrypted and self.config.must_encrypt(account):
+                raise Dc09Error(f"account {account} must encrypt but sent plain text", "DUH")
+            if content.timestamp is None and self.config.must_timestamp(account):
+                raise Dc09Error(f"account {account} must send a timestamp", "NAK")
+        return data_account or frame.account
+
+    def _signals(self, frame: Dc09Frame, content: Dc09Content, account: str,
+                 now: datetime) -> list[Signal]:
+        # Whether the panel encrypted is kept with every signal: the admin page lists the
+        # accounts that still report in plain text (receivers.http, dc09-plaintext).
+        xdata = {**content.xdata, "encrypted": "yes" if frame.encrypted else "no"}
         common = {
             "received_at": now,
             "receiver": self.config.receiver,
@@ -566,10 +610,7 @@ class Dc09Receiver:
             "raw": frame.raw,
         }
         if frame.message_id == "ADM-CID":
-            data_account, (q, code, group, number) = parse_adm_data(content.data)
-            account = data_account or frame.account
-            if account is None:
-                raise Dc09Error("no account in message", "DUH")
+            _, (q, code, group, number) = parse_adm_data(content.data)
             msg = contact_id.ContactIdMessage(
                 account=account,
                 message_type="18",
@@ -582,19 +623,16 @@ class Dc09Receiver:
                 contact_id.to_signal(
                     msg,
                     sequence=frame.sequence,
-                    extra=dict(content.xdata),
+                    extra=dict(xdata),
                     **common,  # type: ignore[arg-type]
                 )
             ]
-        data_account, events, text = parse_sia_data(content.data)
-        account = data_account or frame.account
-        if account is None:
-            raise Dc09Error("no account in message", "DUH")
+        _, events, text = parse_sia_data(content.data)
         if not events:
             raise Dc09Error("SIA data holds no event", "DUH")
         signals = []
         for i, ev in enumerate(events, start=1):
-            extra = dict(content.xdata)
+            extra = dict(xdata)
             ev_text = " ".join(t for t in (ev.text, text) if t)
             if ev_text:
                 extra["text"] = " ".join(t for t in (extra.get("text"), ev_text) if t)

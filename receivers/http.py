@@ -12,12 +12,12 @@ Removing a key or endpoint archives it (records are never deleted).
 
 # No ``from __future__ import annotations``: FastAPI reads the annotations at runtime.
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import select
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit, event_codes
@@ -128,6 +128,14 @@ async def account_signals(
 # --- DC-09 keys -----------------------------------------------------------------------------
 
 
+def _key_value(value: str, info: ValidationInfo) -> str:
+    """The key must suit its kind (checked on ``value``, so the error names that field)."""
+    kind = info.data.get("kind")
+    if kind is not None:
+        Dc09Key(kind, value)  # ValueError says what is wrong
+    return value
+
+
 class KeyIn(BaseModel):
     account: str = Field(min_length=1, max_length=32, pattern=r"^([0-9A-Fa-f]{1,16}|\*)$",
                          description='panel account, or "*" for the receiver\'s default key')
@@ -136,13 +144,7 @@ class KeyIn(BaseModel):
     value: str = Field(min_length=16, max_length=64)
     note: str | None = Field(None, max_length=200)
 
-    @model_validator(mode="after")
-    def _valid_key(self) -> "KeyIn":
-        try:
-            Dc09Key(self.kind, self.value)
-        except ValueError as exc:
-            raise ValueError(str(exc)) from None
-        return self
+    _valid_key = field_validator("value")(_key_value)
 
 
 class KeyChange(BaseModel):
@@ -150,13 +152,7 @@ class KeyChange(BaseModel):
     value: str = Field(min_length=16, max_length=64)
     note: str | None = Field(None, max_length=200)
 
-    @model_validator(mode="after")
-    def _valid_key(self) -> "KeyChange":
-        try:
-            Dc09Key(self.kind, self.value)
-        except ValueError as exc:
-            raise ValueError(str(exc)) from None
-        return self
+    _valid_key = field_validator("value")(_key_value)
 
 
 def _audit_key(rec: Dc09KeyRecord) -> dict[str, Any]:
@@ -238,31 +234,77 @@ async def archive_key(key_id: int, request: Request, session: AsyncSession = Dep
     return key_public(rec)
 
 
+@router.get("/receivers/dc09-plaintext")
+async def plaintext_accounts(
+    request: Request, days: int = Query(7, ge=1, le=90),
+    limit: int = Query(500, ge=1, le=5000),
+    session: AsyncSession = Depends(db_session), _: User = Depends(admin),
+) -> dict[str, Any]:
+    """DC-09 accounts that reported in plain text within ``days`` (newest first): each with
+    how many plain and encrypted messages, how many lacked a timestamp (never window-checked)
+    and whether a key is configured for it, so an administrator sees which panels still need a
+    key."""
+    since = get_services(request).clock.now() - timedelta(days=days)
+    plain = SignalRecord.extra["encrypted"].as_string() == "no"
+    stmt = (select(SignalRecord.receiver, SignalRecord.account,
+                   func.count().label("messages"),
+                   func.sum(case((plain, 1), else_=0)).label("plain"),
+                   func.sum(case((SignalRecord.panel_time.is_(None), 1), else_=0)).label("untimed"),
+                   func.max(SignalRecord.received_at).label("last"))
+            .where(SignalRecord.protocol == "dc09", SignalRecord.received_at >= since)
+            .group_by(SignalRecord.receiver, SignalRecord.account)
+            .having(func.sum(case((plain, 1), else_=0)) > 0)
+            .order_by(func.max(SignalRecord.received_at).desc()).limit(limit))
+    keyed = set((await session.execute(select(Dc09KeyRecord.account).where(
+        Dc09KeyRecord.archived_at.is_(None)))).scalars())
+    keyed |= set(get_receiver_settings().dc09_keys)
+    rows = (await session.execute(stmt)).all()
+    return {"days": days, "items": [
+        {"receiver": r.receiver, "account": r.account, "plain": int(r.plain or 0),
+         "encrypted": int(r.messages) - int(r.plain or 0), "untimed": int(r.untimed or 0),
+         "last_plain_at": r.last.isoformat() if r.last else None,
+         "has_key": r.account in keyed or DEFAULT_ACCOUNT in keyed} for r in rows]}
+
+
 # --- receiver endpoints ---------------------------------------------------------------------
 
 
 class EndpointIn(BaseModel):
+    """Each rule is checked on the field that breaks it, so the error names that field."""
+
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     kind: Literal["dc09", "surgard", "ademco685"]
     transport: Literal["tcp", "udp", "tcp+udp", "serial", "connect"]
     host: str | None = Field(None, max_length=128)
-    port: int | None = Field(None, ge=0, le=65535)
-    device: str | None = Field(None, max_length=200)
+    port: int | None = Field(None, ge=0, le=65535, validate_default=True)
+    device: str | None = Field(None, max_length=200, validate_default=True)
     heartbeat_timeout: float | None = Field(None, gt=0)
     options: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "EndpointIn":
-        if self.kind == "dc09" and self.transport not in ("tcp", "udp", "tcp+udp"):
+    @field_validator("transport")
+    @classmethod
+    def _transport_fits_kind(cls, transport: str, info: ValidationInfo) -> str:
+        kind = info.data.get("kind")
+        if kind == "dc09" and transport not in ("tcp", "udp", "tcp+udp"):
             raise ValueError("DC-09 runs over tcp, udp or tcp+udp")
-        if self.kind != "dc09" and self.transport not in ("serial", "tcp", "connect"):
+        if kind is not None and kind != "dc09" and transport not in ("serial", "tcp", "connect"):
             raise ValueError("serial receiver lines run over serial, tcp or connect")
-        if self.transport == "serial" and not self.device:
-            raise ValueError("a serial line needs its device path")
-        if self.transport != "serial" and self.port is None:
+        return transport
+
+    @field_validator("port")
+    @classmethod
+    def _network_needs_port(cls, port: int | None, info: ValidationInfo) -> int | None:
+        if info.data.get("transport") not in (None, "serial") and port is None:
             raise ValueError("a network endpoint needs a port")
-        return self
+        return port
+
+    @field_validator("device")
+    @classmethod
+    def _serial_needs_device(cls, device: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("transport") == "serial" and not device:
+            raise ValueError("a serial line needs its device path")
+        return device
 
 
 class EndpointChange(BaseModel):
@@ -339,8 +381,9 @@ async def change_endpoint(endpoint_id: int, body: EndpointChange, request: Reque
     try:
         current = endpoint_public(rec)
         EndpointIn(**{k: v for k, v in current.items() if k in EndpointIn.model_fields})
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    except ValidationError as exc:
+        raise HTTPException(422, [{"loc": ["body", *e["loc"]], "msg": e["msg"]}
+                                  for e in exc.errors()]) from None
     rec.updated_at = get_services(request).clock.now()
     audit.record(session, actor_of(user), "update", "receiver_endpoint", rec.id, before,
                  endpoint_public(rec), clock=get_services(request).clock)

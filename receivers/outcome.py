@@ -22,10 +22,12 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """A message that cannot be taken: ``reply`` (NAK / DUH / serial NAK) tells the sender."""
+    """A message that cannot be taken: ``reply`` (NAK / DUH / serial NAK) tells the sender.
+    ``malformed``: not even a frame (no valid envelope), so nothing proves a panel sent it."""
 
     reason: str
     reply: bytes
+    malformed: bool = False
 
 
 Outcome = Accepted | Rejected

@@ -63,6 +63,7 @@ class Receivers:
         self.journal = make_journal(services.db, services.bus, services.clock, self.rx,
                                     directory)
         self.dc09: list[Dc09Server] = []
+        self._dc09_options: dict[str, dict[str, Any]] = {}  # a database endpoint's rules
         self.ports: dict[str, int] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._servers: list[asyncio.Server] = []
@@ -93,7 +94,8 @@ class Receivers:
             try:
                 if ep.kind == "dc09":
                     await self._start_dc09(ep.name, ep.host or st.dc09_host, ep.port or 0,
-                                           "tcp" in ep.transport, "udp" in ep.transport)
+                                           "tcp" in ep.transport, "udp" in ep.transport,
+                                           dict(ep.options or {}))
                 else:
                     await self._start_line(SerialLine(
                         name=ep.name, format=ep.kind, transport=ep.transport,  # type: ignore[arg-type]
@@ -103,10 +105,13 @@ class Receivers:
             except (OSError, ValueError) as exc:
                 log.error("receiver %s cannot start: %s", ep.name, exc)
 
-    async def _start_dc09(self, name: str, host: str, port: int, tcp: bool, udp: bool) -> None:
-        cfg = config.dc09_config(self.rx, name, await self._keys(name))
+    async def _start_dc09(self, name: str, host: str, port: int, tcp: bool, udp: bool,
+                          options: dict[str, Any] | None = None) -> None:
+        self._dc09_options[name] = options or {}
+        cfg = config.dc09_config(self.rx, name, await self._keys(name), options)
         server = Dc09Server(Dc09Receiver(cfg), self.journal, self.services.clock,
-                            idle_timeout=self.rx.dc09_idle_timeout_s)
+                            idle_timeout=self.rx.dc09_idle_timeout_s,
+                            limits=config.guard_limits(self.rx))
         self.dc09.append(server)
         if tcp:
             self.ports[f"{name}/tcp"] = port = await server.start_tcp(host, port)
@@ -140,7 +145,8 @@ class Receivers:
         """Apply the database's keys to the running DC-09 receivers."""
         for server in self.dc09:
             name = server.receiver.config.receiver
-            server.receiver.config = config.dc09_config(self.rx, name, await self._keys(name))
+            server.receiver.config = config.dc09_config(self.rx, name, await self._keys(name),
+                                                        self._dc09_options.get(name))
         log.info("receivers: DC-09 keys reloaded")
 
     async def run(self, demo_panels: AccountSource | None = None) -> None:
@@ -227,7 +233,8 @@ async def _standalone(args: argparse.Namespace) -> None:
         sink = NullSink()
     else:
         sink = make_journal(db, Bus(), clock, rx)
-    server = Dc09Server(Dc09Receiver(config.dc09_config(rx, "dc09")), sink, clock)
+    server = Dc09Server(Dc09Receiver(config.dc09_config(rx, "dc09")), sink, clock,
+                        limits=config.guard_limits(rx))
     port = await server.start_tcp(args.host, args.port)
     udp = await server.start_udp(args.host, port) if args.udp else None
     print(f"listening {port} {udp or ''}".strip(), flush=True)  # the parent reads this line

@@ -93,7 +93,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def services(db_url: str, clock: FakeClock) -> AsyncIterator[Services]:
-    settings = Settings(database_url=db_url, secret_key="test-secret", _env_file=None)  # type: ignore[call-arg]
+    # Sessions expire on the fake clock, which tests move by days: give them a long life.
+    settings = Settings(database_url=db_url, secret_key="test-secret",  # type: ignore[call-arg]
+                        session_max_age=365 * 86400, _env_file=None)
     svc = Services(settings=settings, db=Database(db_url), bus=Bus(node="test"), clock=clock)
     yield svc
     await svc.close()

@@ -36,6 +36,7 @@ CTX_ALARM_LINE: Final = "alarm-line"  # AlarmReceiver()
 CTX_RECORD: Final = "vigil-record"  # Gosub that starts MixMonitor
 CTX_DIALSTATUS: Final = "vigil-dialstatus"  # hangup handler: VIGIL_DIALSTATUS of a verification
 CTX_PARKED: Final = "parkedcalls"  # res_parking's lot (res_parking.conf)
+CTX_CONFERENCE: Final = "vigil-conference"  # three-way calls: ConfBridge rooms
 
 # Extensions within those contexts.
 IVR_EXTENSIONS: Final = {AGI_MAIN: "main", AGI_SUBSCRIBER: "subscriber", AGI_MESSAGE: "message"}
@@ -54,6 +55,16 @@ QUEUES: Final = (QUEUE_SUPPORT, QUEUE_EMERGENCY, QUEUE_BILLING)
 # Exten = prefix + agent extension; the dialplan runs ChanSpy with the mode's options.
 SPY_PREFIXES: Final = {"listen": "81", "whisper": "82", "barge": "83"}
 SPY_OPTIONS: Final = {"listen": "q", "whisper": "qw", "barge": "qB"}
+
+
+# Three-way calls (cti/conference.py): CTX_CONFERENCE runs ConfBridge(vigil-<room>) with the
+# agent's user profile on A<room> (marked: the room ends with the agent) and the parties' on
+# P<room> (end_marked); confbridge.conf defines the profiles.
+CONFERENCE_AGENT_PREFIX: Final = "A"
+CONFERENCE_PARTY_PREFIX: Final = "P"
+CONFERENCE_BRIDGE_PROFILE: Final = "vigil-bridge"
+CONFERENCE_AGENT_PROFILE: Final = "vigil-agent"
+CONFERENCE_PARTY_PROFILE: Final = "vigil-party"
 
 
 def spy_extension(mode: str, agent_extension: str) -> str:

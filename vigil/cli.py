@@ -67,21 +67,43 @@ def _parts(demo: bool) -> list:  # type: ignore[type-arg]
     return parts.collect(demo=demo)
 
 
+def demo_settings() -> Settings:
+    """The demo shows its API docs unless ``VIGIL_API_DOCS`` says otherwise."""
+    settings = _settings()
+    if "api_docs" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"api_docs": True})
+    return settings
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from vigil import runtime
 
-    settings = _settings()
+    settings = demo_settings()
     run_main(runtime.run(settings, _parts(demo=True), demo=True, seed_accounts=args.accounts),
          settings.event_loop)
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from vigil import roles
+    from vigil import roles, startup_checks
 
     settings = _settings()
+    found = asyncio.run(startup_checks.problems(settings, roles.runs_web(args.role),
+                                                roles.runs_cti(args.role)))
+    if found:
+        print("vigil serve refuses to start:\n" + "\n".join(f"  - {p}" for p in found)
+              + "\nSee docs/production.md and docs/security.md (`vigil demo` runs on the "
+              "defaults).", file=sys.stderr)
+        return 2
     run_main(roles.serve(settings, args.role, _parts(demo=False)), settings.event_loop)
     return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from vigil import admin_account
+
+    return admin_account.run(_settings(), args.username, args.display_name,
+                             args.password_stdin)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--role", choices=("receivers", "cti", "web", "all"), default="all",
                     help="the parts this node runs (default: all); see docs/production.md")
     sv.set_defaults(func=cmd_serve)
+
+    ca = sub.add_parser("create-admin", help="create an administrator (the first one of a "
+                                             "fresh database); asks for the password")
+    ca.add_argument("username")
+    ca.add_argument("--display-name", default=None)
+    ca.add_argument("--password-stdin", action="store_true",
+                    help="read the password from standard input instead of asking")
+    ca.set_defaults(func=cmd_create_admin)
 
     from vigil import extra_commands
 

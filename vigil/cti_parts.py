@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -76,6 +77,30 @@ async def log_in_demo_agent(services: Services, within: float = 30.0) -> bool:
     return False
 
 
+def queue_settings(path: str | Path) -> tuple[dict[str, int], bool]:
+    """Each queue's ``wrapuptime`` (templates applied, the last line winning as in app_queue)
+    and ``[general] shared_lastcall`` from Asterisk's queues.conf; ({}, False) when the file is
+    not there. AMI shows neither (GetConfig would need the AMI user's ``config`` class, which
+    can also rewrite the configuration), so the CTI reads the file Asterisk reads."""
+    from vigil.asterisk_conf import ConfigError, parse
+
+    try:
+        cfg = parse(path, strict_includes=False)
+    except (OSError, ConfigError) as exc:
+        log.warning("queues.conf not read (%s): wrap-up times unknown, agents show ready as "
+                    "soon as a call ends", exc)
+        return {}, False
+    wrapup: dict[str, int] = {}
+    shared = False
+    for section in cfg.sections:
+        if section.name == "general":
+            shared = (section.get("shared_lastcall") or "").lower() in ("yes", "true", "1", "on")
+        elif not section.template:
+            value = section.get("wrapuptime") or "0"
+            wrapup[section.name] = int(value) if value.strip().isdigit() else 0
+    return wrapup, shared
+
+
 def demo_ivr_paths() -> tuple[IvrPath, ...]:
     """What the demo's callers do in the IVR (ivr.main_line): the emergency key during the
     welcome (barge-in), billing from the menu, or nothing at all (the operators then)."""
@@ -87,9 +112,11 @@ def demo_ivr_paths() -> tuple[IvrPath, ...]:
 
 
 async def run_cti(services: Services) -> None:
+    from cti.config import cti_settings
     from cti.runtime import run_cti as run
 
-    await run(services)
+    wrapup, shared = queue_settings(cti_settings(services).queues_conf)
+    await run(services, queue_wrapup=wrapup, shared_lastcall=shared)
 
 
 async def run_demo_telephony(services: Services) -> None:
@@ -119,7 +146,8 @@ async def run_demo_telephony(services: Services) -> None:
         traffic.start()
         agent = asyncio.create_task(log_in_demo_agent(services), name="demo-agent-login")
         try:
-            await run(services, plan=DEMO_PHONES)
+            await run(services, plan=DEMO_PHONES, queue_wrapup=sim.queue_wrapup(),
+                      shared_lastcall=sim.engine.queues.shared_lastcall)
         finally:
             agent.cancel()
             traffic.stop()

@@ -217,11 +217,10 @@ class _Server(uvicorn.Server):
 
 async def _web(services: Services, stop: asyncio.Event) -> None:
     from agent_web.app import create_app
+    from agent_web.server import uvicorn_config
 
     settings = services.settings
-    server = _Server(uvicorn.Config(create_app(services), host=settings.http_host,
-                                    port=settings.http_port, log_level="info", lifespan="off",
-                                    ws_per_message_deflate=False))
+    server = _Server(uvicorn_config(create_app(services), settings))
 
     async def stopper() -> None:
         await stop.wait()

@@ -11,6 +11,7 @@ from typing import Any
 import uvicorn
 
 from agent_web.app import create_app
+from agent_web.server import uvicorn_config
 from core import heap
 from core.services import Services
 from core.settings import Settings
@@ -46,9 +47,7 @@ async def run(settings: Settings, parts: list[Part], demo: bool, seed_accounts: 
     if demo:
         await seed_demo_if_empty(services, seed_accounts)
     app = create_app(services)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
-                                           log_level="info", lifespan="off",
-                                           ws_per_message_deflate=False))
+    server = uvicorn.Server(uvicorn_config(app, settings))
     tasks = [asyncio.create_task(part(services), name=getattr(part, "__name__", "part"))
              for part in parts]
     log.debug("%d start-up objects frozen out of the collector's way", heap.settle())

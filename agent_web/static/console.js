@@ -2,6 +2,8 @@
 // renderers of each page. Written as a plain module (no build step); vendor libraries are bundled
 // separately by build_static.mjs.
 
+import { csvText } from "./csv.js";
+
 const boot = JSON.parse(document.getElementById("boot").textContent);
 const S = boot.strings || {};
 const t = (key) => S[key] ?? key;
@@ -302,6 +304,12 @@ live.on((topic, data, msg, isLive) => {
     const known = normIncident(data, 0);
     incidents.apply(topic, data, msg.ts * 1000);
     if (isLive && topic === "incident.opened" && known) chime();
+  }
+  // Security alerts (a login or passcode checks locked after repeated guesses) reach only the
+  // supervisors' consoles (the hub filters them).
+  if (isLive && topic === "security.alert") {
+    const who = data.kind === "login_locked" ? data.username : `#${data.contact_id} (${data.operator})`;
+    toast(`${t(`sec.${data.kind}`)}: ${who}`, true);
   }
 });
 
@@ -1454,8 +1462,13 @@ function initPlans() {
 function initReceivers() {
   const keys = $("#rx-keys tbody");
   const eps = $("#rx-endpoints tbody");
+  const plain = $("#rx-plaintext tbody");
   const load = async () => {
-    const [k, e] = await Promise.all([api("/api/receivers/dc09-keys"), api("/api/receivers")]);
+    const [k, e, p] = await Promise.all([api("/api/receivers/dc09-keys"), api("/api/receivers"), api("/api/receivers/dc09-plaintext")]);
+    plain.innerHTML = p.ok ? itemsOf(p.data).map((x) => `<tr><td class="mono"><b>${esc(x.account)}</b></td><td>${esc(x.receiver)}</td>
+      <td class="warn">${esc(x.plain)}</td><td>${esc(x.encrypted)}</td><td>${esc(x.untimed)}</td><td>${esc(fmtTime(x.last_plain_at))}</td>
+      <td>${x.has_key ? `<span class="ok">${esc(t("rx.on"))}</span>` : "–"}</td></tr>`).join("")
+      || `<tr><td colspan="7" class="muted">${esc(t("rx.no_plaintext"))}</td></tr>` : `<tr><td colspan="7">${esc(errorText(p))}</td></tr>`;
     // The API never returns a key: the fingerprint tells keys apart, shortened further here.
     keys.innerHTML = k.ok ? itemsOf(k.data).map((x) => `<tr data-key="${x.id}"><td class="mono"><b>${esc(x.account === "*" ? t("rx.default_key") : x.account)}</b></td>
       <td>${esc(x.receiver || t("rx.any"))}</td><td class="mono masked">•••• ${esc(String(x.fingerprint ?? "").slice(0, 8))} <span class="muted">${esc(x.kind)} · ${esc(x.bits)} bit</span></td>
@@ -1507,9 +1520,6 @@ function initReceivers() {
 
 // ---- reports (supervisor): charts with Chart.js and CSV export of the same figures -------------
 
-function csvText(rows) {
-  return rows.map((r) => r.map((v) => `"${String(v ?? "").replaceAll('"', '""')}"`).join(",")).join("\r\n");
-}
 
 function csvDownload(name, rows) {
   const a = document.createElement("a");

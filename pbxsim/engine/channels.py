@@ -117,6 +117,9 @@ class Bridge:
     channels: list[Channel] = field(default_factory=list)
     # called when a channel leaves and one (or none) remains: a two-party call ends
     dissolve_on_leave: bool = True
+    # members AMI never shows (ConfBridge's announcer channel, CBAnn/…, is AST_CHAN_TP_INTERNAL)
+    # but the bridge snapshot counts
+    hidden: int = 0
 
     def header(self) -> Pairs:
         return [
@@ -125,6 +128,6 @@ class Bridge:
             ("BridgeTechnology", self.technology),
             ("BridgeCreator", _u(self.creator)),
             ("BridgeName", _u(self.name)),
-            ("BridgeNumChannels", str(len(self.channels))),
+            ("BridgeNumChannels", str(len(self.channels) + self.hidden)),
             ("BridgeVideoSourceMode", "none"),
         ]

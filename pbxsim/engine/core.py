@@ -58,6 +58,9 @@ class Engine:
         from .phones import install
 
         self.phones = install(self)
+        from .confbridge import install as install_confbridge
+
+        self.confbridges = install_confbridge(self)
         from .rtp import Rtcp
 
         self.rtcp = Rtcp(self)
@@ -225,6 +228,15 @@ class Engine:
     # -- hangup -------------------------------------------------------------------------
     def soft_hangup_request(self, ch: Channel, cause: int = 16) -> None:
         self.chan_event("SoftHangupRequest", ch, [("Cause", str(cause))])
+        self.hangup_requested_hooks(ch)
+
+    @staticmethod
+    def hangup_requested_hooks(ch: Channel) -> None:
+        """Who watches a channel's hangup request (app_queue's stasis router on a queue call
+        whose parties were redirected out of its bridge) hears of it once, right after the
+        request event."""
+        for hook in ch.extra.pop("hangup_hooks", []):
+            hook()
 
     def hangup(self, ch: Channel, cause: int = 16) -> None:
         """Destroy a channel. A Local half first asks its other half to hang up."""
@@ -237,12 +249,14 @@ class Engine:
             peer.extra["hangup_requested"] = True
             peer.extra["req_cause"] = cause
             self.chan_event("HangupRequest", peer, [("Cause", str(cause))])
+            self.hangup_requested_hooks(peer)
             self.sched.call_later(0, self._notify_hangup, peer)
         pre = ch.extra.pop("pre_hangup", None)
         if pre is not None:  # a technology's last words (chan_pjsip's RTPAUDIOQOS variables)
             pre()
         from .channels import CAUSE_TEXT
 
+        self.hangup_requested_hooks(ch)
         self.chan_event("Hangup", ch, [("Cause", str(cause)),
                                        ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))])
         self.channels.pop(ch.name, None)
@@ -269,6 +283,7 @@ class Engine:
             return
         ch.extra["hangup_requested"] = True
         self.chan_event("HangupRequest", ch, [("Cause", str(cause))])
+        self.hangup_requested_hooks(ch)
         self.sched.call_later(0, self._notify_hangup, ch)
 
     def _notify_hangup(self, ch: Channel) -> None:
@@ -321,6 +336,41 @@ class Engine:
         self.set_var(first, "BRIDGEPEER", second.name)
         self.set_var(second, "BRIDGEPEER", first.name)
         return br
+
+    def redirect(self, moves: list[tuple[Channel, str, str, int]]) -> None:
+        """AMI Redirect (with ExtraChannel: both moves at once). Each channel leaves its bridge
+        by an async goto; a bridge both parties leave this way is not dissolved (Asterisk's
+        BRIDGE_DUAL_REDIRECT_WAIT), else the party left alone is hung up. Whatever owned the
+        channel (Queue, Dial, an Originate) lets go of it (``on_redirect`` hooks), and the
+        channel runs the dialplan at its new place, a PBX started for it if it had none."""
+        from .dialplan import Pbx
+
+        for ch, *_ in moves:
+            for hook in ch.extra.pop("on_redirect", []):
+                hook()
+        left: list[Bridge] = []
+        for ch, *_ in moves:
+            br = ch.bridge
+            if br is None:
+                continue
+            if ch.variables.get("BRIDGEPEER"):
+                self.set_var(ch, "BRIDGEPEER", "")
+            self.bridge_leave(ch)
+            if br not in left:
+                left.append(br)
+        for br in left:
+            if br.channels:
+                self.dissolve_after(br)
+            elif br.uniqueid in self.bridges:
+                self.bridge_destroy(br)
+        for ch, context, exten, priority in moves:
+            ch.on_answer = ch.on_hangup = None
+            ch.on_busy = None
+            if ch.pbx is None:
+                Pbx(self, ch, context, exten, priority)
+            assert ch.pbx is not None
+            ch.pbx.finished = False
+            ch.pbx.goto(context, exten, priority)
 
     def bridge_peer(self, ch: Channel) -> Channel | None:
         if ch.bridge is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .channels import Channel
+from .channels import UP, Channel
 from .dialplan import Pbx
 
 _DIAL_VARS_START = ["ANSWEREDTIME", "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME",
@@ -62,6 +62,8 @@ def app_dial(pbx: Pbx, data: str) -> bool:
         eng.set_var(caller, "DIALEDPEERNUMBER", target)
         eng.emit("DialEnd", "call,all", caller.snapshot() + a.snapshot("Dest")
                  + [("DialStatus", "ANSWER")])
+        if caller.state != UP:  # features.c pre_bridge_setup answers the caller
+            eng.answer(caller)
         br = eng.bridge_create()
         a.exten, a.appl = "", "AppDial"
         eng.chan_event("Newexten", a, [("Extension", ""), ("Application", "AppDial"),
@@ -121,7 +123,7 @@ def app_dial(pbx: Pbx, data: str) -> bool:
 
 
 def _timeout(a: Channel, unanswered: object) -> None:
-    if a.dead or a.state == 6:
+    if a.dead or a.state == UP:
         return
     a.on_answer = None
     unanswered("NOANSWER")  # type: ignore[operator]

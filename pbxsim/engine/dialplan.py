@@ -66,6 +66,7 @@ def _pattern_match(pattern: str, exten: str) -> bool:
 
 _IF_DEFAULT = re.compile(r"\$\{IF\(\$\[\"\$\{(\w+)\}\"=\"\"\]\?([^:]*):\$\{\1\}\)\}")
 _VAR = re.compile(r"\$\{([\w()]+)\}")
+_SUBSTRING = re.compile(r"\$\{(\w+):(-?\d+)(?::(\d+))?\}")
 
 
 def expand(ch: Channel, text: str) -> str:
@@ -76,6 +77,15 @@ def expand(ch: Channel, text: str) -> str:
         return val if val else m.group(2)
 
     text = _IF_DEFAULT.sub(if_default, text)
+
+    def substring(m: re.Match[str]) -> str:
+        """``${NAME:offset[:length]}`` (``${EXTEN:1}``)."""
+        value = ch.exten if m.group(1) == "EXTEN" else ch.get_var(m.group(1)) or ""
+        start = int(m.group(2))
+        value = value[start:] if start >= 0 else value[len(value) + start:]
+        return value[:int(m.group(3))] if m.group(3) is not None else value
+
+    text = _SUBSTRING.sub(substring, text)
 
     def var(m: re.Match[str]) -> str:
         name = m.group(1)

@@ -2,8 +2,9 @@
 
 An agent phone (``Local/1001@phones``) rings until something answers it: the console's
 softphone in demo mode through ``Phones.answer`` (a Python call, no AMI involved), or an
-auto-answer delay when configured. The trunk (``Local/<number>@trunk``) answers, is busy,
-rings out or reaches voicemail as scripted for each premises number.
+auto-answer delay when configured; ``hold``/``unhold`` are the phone's hold key (what JsSIP's
+``session.hold()`` re-INVITE does to Asterisk). The trunk (``Local/<number>@trunk``) answers, is
+busy, rings out or reaches voicemail as scripted for each premises number.
 """
 
 from __future__ import annotations
@@ -142,6 +143,58 @@ class Phones:
         self._drop(pbx)
         pbx.end(16)
         return True
+
+    def _up_channel(self, exten: str) -> Channel | None:
+        """The phone's own channel of its answered call (``PJSIP/<ext>-…`` or the ``;2`` half
+        of ``Local/<ext>@phones``)."""
+        leg = self._endpoint_leg(exten, up=True)
+        if leg is not None:
+            return leg
+        pbx = self._leg(exten, UP)
+        return pbx.ch if pbx is not None else None
+
+    def _music_party(self, phone: Channel) -> Channel | None:
+        """The channel that starts the music when the phone holds: its bridge peer (the hold
+        goes through the bridge; a Local channel intercepts it and plays the music itself, so
+        with Local members Asterisk shows it on ``Local/<ext>@agent-phones-…;2``, never on the
+        caller). The demo's phone is itself the ``;2`` half, so its ``;1`` plays it."""
+        if phone.local_peer is not None:
+            return phone.local_peer
+        return self.engine.bridge_peer(phone)
+
+    def hold(self, exten: str, music_class: str = "default") -> bool:
+        """The phone puts its call on hold (a re-INVITE to sendonly). As Asterisk 22 does it
+        (res_pjsip_sdp_rtp: ast_queue_hold with the endpoint's ``moh_suggest``): ``Hold`` on the
+        phone's channel, and the hold travels through the bridge to the phone's peer, which
+        starts the music the caller hears. The call stays up: app_queue still sees the agent's
+        device in use. False when the phone has no answered call or it is already held."""
+        eng = self.engine
+        phone = self._up_channel(exten)
+        if phone is None or phone.extra.get("held"):
+            return False
+        far = self._music_party(phone)
+        phone.extra["held"] = True
+        eng.chan_event("Hold", phone, [("MusicClass", music_class)])
+        if far is not None:
+            phone.extra["moh_party"] = far
+            eng.chan_event("MusicOnHoldStart", far, [("Class", music_class)])
+            phone.extra.setdefault("after_hangup", []).append(lambda: self._moh_off(phone))
+        return True
+
+    def unhold(self, exten: str) -> bool:
+        """The phone takes its call off hold: ``Unhold``, the other party's music stops."""
+        phone = self._up_channel(exten)
+        if phone is None or not phone.extra.get("held"):
+            return False
+        phone.extra["held"] = False
+        self.engine.chan_event("Unhold", phone)
+        self._moh_off(phone)
+        return True
+
+    def _moh_off(self, phone: Channel) -> None:
+        far = phone.extra.pop("moh_party", None)
+        if far is not None and not far.dead:
+            self.engine.chan_event("MusicOnHoldStop", far)
 
     def reject(self, exten: str) -> bool:
         """Decline a ringing call: the caller's Dial/Queue sees BUSY."""

@@ -103,6 +103,8 @@ class QueueManager:
         self.engine = engine
         self.queues: dict[str, Queue] = {}
         self.rng = rng or random.Random(7)
+        #: queues.conf [general] shared_lastcall (Asterisk's default: no)
+        self.shared_lastcall = False
         self.add_queue(QueueConfig("support"))
 
     def add_queue(self, cfg: QueueConfig) -> Queue:
@@ -119,6 +121,22 @@ class QueueManager:
     def _avail_state(self, q: Queue) -> None:
         avail = any(self._available(q, m) for m in q.members)
         self.engine.device_state(f"Queue:{q.cfg.name}_avail", "NOT_INUSE" if avail else "INUSE")
+
+    def same_member(self, m: Member) -> list[tuple[Queue, Member]]:
+        """The interface's member entry in every queue (``m``'s own included)."""
+        return [(q, o) for q in self.queues.values() for o in q.members
+                if o.interface.lower() == m.interface.lower()]
+
+    def _set_status(self, q: Queue, m: Member, status: int, avail: bool = True) -> None:
+        """A device state change reaches the member in every queue it is in (app_queue's
+        device_state_cb), each with its QueueMemberStatus."""
+        for qq, mm in [(q, m)] + [p for p in self.same_member(m) if p[1] is not m]:
+            if mm is not m and mm.status == status:
+                continue
+            mm.status = status
+            self._member_event("QueueMemberStatus", qq, mm)
+            if avail:
+                self._avail_state(qq)
 
     def find(self, queue: str, interface: str) -> tuple[Queue | None, Member | None]:
         q = self.queues.get(queue)
@@ -244,6 +262,8 @@ class QueueManager:
             return False
         if not q.cfg.ringinuse and (m.in_call or m.status in (INUSE, RINGING)):
             return False
+        if any(o.ringing for _, o in self.same_member(m) if o is not m):
+            return False  # app_queue's pending member: being rung for another queue
         if not ignore_wrapup and m.wrapup_until > self.engine.sched.now():
             return False
         return True
@@ -354,9 +374,7 @@ class QueueManager:
         eng.set_connected(a, caller.cid_num, caller.cid_name)
         eng.emit("DialState", "call,all", caller.snapshot() + a.snapshot("Dest")
                  + [("DialStatus", "RINGING")])
-        m.status = RINGING
-        self._member_event("QueueMemberStatus", q, m)
-        self._avail_state(q)
+        self._set_status(q, m, RINGING)
         eng.device_state(a.device, "RINGING")
         a.extra["endpoint_member"] = True
         a.on_answer = lambda: self._connect(q, att)
@@ -379,9 +397,10 @@ class QueueManager:
         att.a.on_answer = att.a.on_hangup = None
         if att.a.extra.get("endpoint_member") and not att.a.dead:
             eng.hangup(att.a, 0)
-            att.member.status = NOT_INUSE
             if isinstance(att.queue, Queue):
-                self._member_event("QueueMemberStatus", att.queue, att.member)
+                self._set_status(att.queue, att.member, NOT_INUSE, avail=False)
+            else:
+                att.member.status = NOT_INUSE
             return
         if not att.a.dead:
             att.a.exten = att.a.extra.pop("answer_exten", att.a.exten)
@@ -446,9 +465,7 @@ class QueueManager:
             eng.chan_event("Newexten", a, [("Extension", a.exten), ("Application", "AppQueue"),
                                            ("AppData", "(Outgoing Line)")], "dialplan,all")
             eng.set_connected(a, caller.cid_num, caller.cid_name)
-            m.status = INUSE
-            self._member_event("QueueMemberStatus", q, m)
-            self._avail_state(q)
+            self._set_status(q, m, INUSE)
         eng.emit("DialEnd", "call,all", caller.snapshot() + a.snapshot("Dest")
                  + [("DialStatus", "ANSWER")])
         self._stop_moh(caller)
@@ -457,8 +474,7 @@ class QueueManager:
         ring = now - att.started
         eng.set_var(caller, "QUEUEPOSITION", str(pos))
         if endpoint:  # the endpoint's device went from ringing to in use
-            m.status = INUSE
-            self._member_event("QueueMemberStatus", q, m)
+            self._set_status(q, m, INUSE, avail=False)
         eng.set_var(caller, "QUEUEWAIT", str(int(hold)))
         eng.set_var(caller, "QUEUEWAIT_MS", str(int(hold * 1000)))
         q.holdtime = (q.holdtime * 3 + hold) / 4 if q.completed else hold
@@ -492,9 +508,7 @@ class QueueManager:
                               entry.orig_pos)
             q.completed += 1
             q.talktime = (q.talktime * 3 + talk) / 4 if q.completed > 1 else talk
-            m.calls += 1
-            m.lastcall = eng.sched.now()
-            m.wrapup_until = m.lastcall + q.cfg.wrapuptime
+            self._last_call(q, m)
 
         def answered_vars() -> None:
             t = eng.sched.now()
@@ -550,15 +564,40 @@ class QueueManager:
                 # wrap-up when the device goes idle, so the queue does not turn available
                 m.lastcall = eng.sched.now()
                 m.wrapup_until = m.lastcall + q.cfg.wrapuptime
-            m.status = NOT_INUSE
-            self._member_event("QueueMemberStatus", q, m)
-            self._avail_state(q)
-            if q.cfg.wrapuptime > 0:
-                eng.sched.call_later(q.cfg.wrapuptime, self.kick, q)
-            else:
-                self.kick(q)
+            self._set_status(q, m, NOT_INUSE)
+            for qq, _ in self.same_member(m):
+                if q.cfg.wrapuptime > 0:
+                    eng.sched.call_later(q.cfg.wrapuptime, self.kick, qq)
+                else:
+                    self.kick(qq)
+
+        def redirected() -> None:
+            """The parties left the queue's bridge by a Redirect (into a conference): the
+            Queue application is over for the caller, but app_queue's router still watches
+            both channels and completes the call on the first one's hangup request."""
+            if info.get("redirected"):
+                return
+            info["redirected"] = True
+            for ch in (caller, a):
+                ch.extra.pop("queue_call", None)
+                ch.extra.pop("queue_finish", None)
+                ch.extra.pop("queue_after_bridge", None)
+            caller.extra.setdefault("hangup_hooks", []).append(lambda: finish("caller"))
+            a.extra.setdefault("hangup_hooks", []).append(lambda: finish("agent"))
 
         b.extra.setdefault("after_hangup", []).append(member_free)
+        for ch in (caller, a):
+            ch.extra.setdefault("on_redirect", []).append(redirected)
+
+    def _last_call(self, q: Queue, m: Member) -> None:
+        """update_queue: the member's call count and last call (in every queue of the interface
+        with shared_lastcall), and the wrap-up of the queue the call came from."""
+        now = self.engine.sched.now()
+        targets = [o for _, o in self.same_member(m)] if self.shared_lastcall else [m]
+        for o in targets:
+            o.calls += 1
+            o.lastcall = now
+            o.wrapup_until = now + q.cfg.wrapuptime
 
     def _abandon(self, q: Queue, entry: Entry) -> None:
         eng, ch = self.engine, entry.ch

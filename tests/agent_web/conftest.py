@@ -23,6 +23,7 @@ import pytest
 import uvicorn
 
 from agent_web.app import create_app
+from agent_web.server import uvicorn_config
 from core.services import Services
 from core.settings import Settings
 from vigil.demo_users import DEMO_PASSWORD, create_demo_users
@@ -41,8 +42,9 @@ class LiveServer:
     back on the same port (as a restarted node would be)."""
 
     def __init__(self, db_path: Path, heartbeat: float = 15.0, alarms: bool = False,
-                 telephony: bool = False) -> None:
+                 telephony: bool = False, **settings: Any) -> None:
         self.db_url = f"sqlite+aiosqlite:///{db_path}"
+        self.settings = settings  # overrides of the server's Settings
         self.alarms = alarms
         self.telephony = telephony
         self.sim: Any = None
@@ -83,7 +85,7 @@ class LiveServer:
 
     async def _main(self) -> None:
         settings = Settings(database_url=self.db_url, secret_key="test-secret",  # type: ignore[call-arg]
-                            _env_file=None)
+                            _env_file=None, **self.settings)
         self.services = Services.create(settings)
         self.app = create_app(self.services)
         self.app.state.hub.heartbeat = self.heartbeat
@@ -104,8 +106,8 @@ class LiveServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
         self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(
-            self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
+        self._server = uvicorn.Server(uvicorn_config(  # as `vigil serve` runs it
+            self.app, settings, log_level="warning", timeout_graceful_shutdown=2))
         self.loop = asyncio.get_running_loop()
         serving = asyncio.create_task(self._server.serve(sockets=[sock]))
         for _ in range(2000):  # uvicorn offers a flag, not an event

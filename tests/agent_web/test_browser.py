@@ -76,7 +76,7 @@ def test_new_incident_appears_in_the_queue_without_reload(page: Any, live_server
     shot(page, "queue-two-incidents")
 
     live_server.publish("incident.closed", {"incident": {"id": 502, "status": "closed"}})
-    page.wait_for_function("document.querySelectorAll('#alarm-rows tr').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#alarm-rows tr').length === 1")
     assert page.locator("#alarm-count").inner_text() == "1"
 
 

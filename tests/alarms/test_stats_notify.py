@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from alarms import notify, stats
 from alarms.engine import AlarmEngine
 from alarms.models import Incident, Notification
+from alarms.subscriber import CallTarget
 from core.audit import Actor
 from core.clock import FakeClock
 from core.services import Services
@@ -98,35 +100,75 @@ async def test_email_through_smtp_and_sms_through_http_gateway(
         import json
 
         posted.append(json.loads(request.content))
-        return httpx.Response(500 if "fail" in posted[-1]["to"] else 200)
+        return httpx.Response(500 if posted[-1]["to"].endswith("9") else 200)
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(gateway))
     services.extra["alarms.senders"] = {
         "email": notify.SmtpSender("127.0.0.1", port, "center@example.com"),
         "sms": notify.HttpSmsSender("http://sms.example/send", "tok", client)}
-    directory.add("1234")
+    info = directory.add("1234")
+    directory.calls[info.id] = [CallTarget(7, "Li Wei", ["+8613800000001", "+8613800000009"])]
     await engine.handle_signals([sig(clock, "1234", "130")])
-    agent = await login("agent")
-    r = await agent.post("/api/incidents/1/notify", json={
-        "channel": "email", "to": "owner@example.com", "subject": "Alarm", "body": "Zone 1"})
-    assert r.status_code == 201 and r.json()["status"] == "sent"
+    async with services.db.transaction() as s:
+        n = await notify.send(s, services, Actor("ann", 1), channel="email",
+                              to="owner@example.com", subject="Alarm", body="Zone 1")
+    assert n.status == "sent"
     for _ in range(50):
         if inbox.messages:
             break
         await asyncio.sleep(0.02)
     assert inbox.messages[0].rcpt_tos == ["owner@example.com"]
     assert b"Zone 1" in inbox.messages[0].content
+    agent = await login("agent")
+    await agent.post("/api/incidents/1/take")
     r = await agent.post("/api/incidents/1/notify", json={
-        "channel": "sms", "to": "+8613800000001", "body": "Alarm at shop"})
-    assert r.json()["status"] == "sent" and posted[0] == {"to": "+8613800000001",
-                                                          "text": "Alarm at shop"}
+        "contact_id": 7, "template": "alarm", "language": "en"})
+    assert r.status_code == 201 and r.json()["status"] == "sent", r.text
+    assert posted[0]["to"] == "+8613800000001" and "account 1234" in posted[0]["text"]
     r = await agent.post("/api/incidents/1/notify", json={
-        "channel": "sms", "to": "fail-number", "body": "x"})
+        "contact_id": 7, "template": "alarm", "number": "+8613800000009"})
     assert r.json()["status"] == "failed" and "500" in r.json()["error"]
+    assert "账户1234" in posted[1]["text"]
     async with services.db.session() as s:
         rows = (await s.execute(select(Notification))).scalars().all()
     assert [n.status for n in rows] == ["sent", "sent", "failed"]
     await client.aclose()
+
+
+async def test_only_the_holder_notifies_only_the_incidents_contacts_from_templates(
+        services: Services, engine: AlarmEngine, directory: FakeDirectory, clock: FakeClock,
+        login: LoginFactory) -> None:
+    info = directory.add("1234")
+    directory.calls[info.id] = [CallTarget(None, "premises", ["+862100000001"]),
+                                CallTarget(7, "Li Wei", ["+8613800000007"])]
+    directory.add("5678")
+    await engine.handle_signals([sig(clock, "1234", "130")])
+    ann = await login("agent", "ann")
+    ben = await login("agent", "ben")
+    await ann.post("/api/incidents/1/take")
+    ok = {"contact_id": 7, "template": "alarm"}
+    assert (await ben.post("/api/incidents/1/notify", json=ok)).status_code == 409
+    for body, field in (({"contact_id": 8, "template": "alarm"}, "contact_id"),
+                        ({**ok, "number": "+8613999999999"}, "number"),
+                        ({**ok, "template": "anything I like"}, "template"),
+                        ({"contact_id": 7, "to": "+8613999999999", "body": "free text"},
+                         "template")):
+        r = await ann.post("/api/incidents/1/notify", json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert field in {e.get("field") for e in r.json()["detail"]}, r.text
+    sent = notify.senders_of(services)["sms"]
+    assert isinstance(sent, notify.LoggingSender) and sent.sent == []
+    r = await ann.post("/api/incidents/1/notify", json=ok)
+    assert r.status_code == 201 and sent.sent[0].to == "+8613800000007"
+    assert "1234" in sent.sent[0].body
+
+
+async def test_the_logging_sender_writes_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    forged = "hi\n2026-12-05 03:00:00 CRITICAL vigil: receiver down\r\n"
+    with caplog.at_level(logging.INFO, logger="alarms.notify"):
+        await notify.LoggingSender("sms").send(notify.Message("+86\n1", "s\r", forged))
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "\n" not in line and "\r" not in line and "\\n2026" in line
 
 
 async def test_logging_sender_is_the_default(services: Services) -> None:

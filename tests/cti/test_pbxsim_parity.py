@@ -9,6 +9,7 @@ transfers, spy modes, recording files and the incident.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,12 @@ from tests.pbxsim.replay import replay as pbx_replay
 SCENARIOS = ["queue_answered", "queue_abandoned", "agent_ring_no_answer", "pause_unpause",
              "originate_verification", "originate_failure", "recording", "supervisor_whisper",
              "blind_transfer", "hold_park", "status_snapshot", "webrtc_queue_call", "fastagi_ivr"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _records(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -55,9 +62,15 @@ def _essence(rec: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("name", SCENARIOS)
 async def test_same_records_from_pbxsim_as_from_capture(name: str, captures: Path,
                                                         tmp_path: Path) -> None:
-    # The browser softphone of the webrtc capture answered after 1 s, as a person would.
-    setup = ((lambda eng: eng.phones.add_phone("1101", auto_answer=1.0))
-             if name == "webrtc_queue_call" else None)
+    closed = _closed_port()
+
+    def setup(eng: Any) -> None:
+        # The browser softphone of the webrtc capture answered after 1 s, as a person would.
+        if name == "webrtc_queue_call":
+            eng.phones.add_phone("1101", auto_answer=1.0)
+        # nobody serves FastAGI here, whatever else on this machine listens on 4573
+        eng.agi_address = lambda host, port: ("127.0.0.1", closed)
+
     r = await pbx_replay(name, tmp_path, setup=setup)
     cap_records, cap_sessions = _records(r.capture)
     sim_records, sim_sessions = _records(r.sim)

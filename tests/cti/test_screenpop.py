@@ -41,7 +41,10 @@ def password_hash() -> str:
 async def crm_data(services: Services, monkeypatch: pytest.MonkeyPatch,
                    password_hash: str) -> Crm:
     # these users never log in: one argon2 hash for all keeps the many cases fast
-    monkeypatch.setattr("core.users.hash_password", lambda _password: password_hash)
+    async def same_hash(_password: str) -> str:
+        return password_hash
+
+    monkeypatch.setattr("core.users.hash_password_async", same_hash)
     clock = services.clock
     async with services.db.transaction() as s:
         a = await records.create_account(s, clock, ACTOR, number="SP-1001", name="Li Lei Shop")

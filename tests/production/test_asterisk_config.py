@@ -454,3 +454,55 @@ def test_asterisklint_finds_nothing_in_extensions_conf(tmp_path: Path) -> None:
     broken = tmp_path / "extensions.conf"
     broken.write_text((CONFIG / "extensions.conf").read_text().replace("Dial(PJSIP", "Dail(PJSIP"))
     assert any("Dail" in line for line in _lint(broken))
+
+
+def test_three_way_calls_have_their_rooms_and_profiles(dialplan: Dialplan,
+                                                       generated: Path) -> None:
+    from cti import conference
+    from cti.config import CtiSettings
+    from pbxsim import demo
+
+    assert CtiSettings(_env_file=None).conference_context == refs.CTX_CONFERENCE  # type: ignore[call-arg]
+    assert (conference.AGENT_PREFIX, conference.PARTY_PREFIX) == (
+        refs.CONFERENCE_AGENT_PREFIX, refs.CONFERENCE_PARTY_PREFIX)
+    assert (demo.CONFERENCE_CONTEXT, demo.CONFERENCE_AGENT, demo.CONFERENCE_PARTY) == (
+        refs.CTX_CONFERENCE, refs.CONFERENCE_AGENT_PROFILE, refs.CONFERENCE_PARTY_PROFILE)
+    rooms = dialplan.contexts[refs.CTX_CONFERENCE]
+    room = conference.room_of("1795299810.18")
+    for prefix, profile in ((refs.CONFERENCE_AGENT_PREFIX, refs.CONFERENCE_AGENT_PROFILE),
+                            (refs.CONFERENCE_PARTY_PREFIX, refs.CONFERENCE_PARTY_PROFILE)):
+        steps = rooms.find(prefix + room)
+        assert steps is not None, prefix
+        [bridge] = [p for p in steps.priorities if p.app == "ConfBridge"]
+        assert bridge.args == (f"{conference.ROOM_PREFIX}${{EXTEN:1}},"
+                               f"{refs.CONFERENCE_BRIDGE_PROFILE},{profile}")
+        assert steps.priorities[-1].app == "Hangup"  # a party let go is hung up
+    confbridge = load("confbridge.conf", generated)
+    user_options = {"type", "marked", "end_marked", "quiet", "announce_user_count",
+                    "dtmf_passthrough", "wait_marked", "startmuted"}
+    for name, kind in ((refs.CONFERENCE_BRIDGE_PROFILE, "bridge"),
+                       (refs.CONFERENCE_AGENT_PROFILE, "user"),
+                       (refs.CONFERENCE_PARTY_PROFILE, "user")):
+        section = confbridge.section(name)
+        assert section is not None and section.get("type") == kind, name
+        if kind == "user":
+            assert {e.key for e in section.entries} <= user_options, name
+    assert confbridge.section(refs.CONFERENCE_AGENT_PROFILE).get("marked") == "yes"  # type: ignore[union-attr]
+    assert confbridge.section(refs.CONFERENCE_PARTY_PROFILE).get("end_marked") == "yes"  # type: ignore[union-attr]
+    modules = load("modules.conf", generated).section("modules")
+    assert modules is not None
+    assert {"app_confbridge.so", "bridge_softmix.so"} <= set(modules.get_all("require"))
+
+
+def test_the_cti_reads_the_wrapup_times_asterisk_applies() -> None:
+    import yaml
+
+    from cti.config import CtiSettings
+    from vigil.cti_parts import queue_settings
+
+    wrapup, shared = queue_settings(CONFIG / "queues.conf")
+    assert shared is True  # a call in one queue holds the agent in every queue
+    assert wrapup == {refs.QUEUE_SUPPORT: 15, refs.QUEUE_EMERGENCY: 10, refs.QUEUE_BILLING: 30}
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    mounts = dict(v.split(":")[1::-1] for v in compose["services"]["vigil"]["volumes"])
+    assert mounts[CtiSettings(_env_file=None).queues_conf] == "./asterisk-config/queues.conf"  # type: ignore[call-arg]

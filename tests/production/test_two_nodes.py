@@ -34,19 +34,22 @@ import pytest
 import websockets
 from sqlalchemy import func, select, text
 
+from core.audit import Actor
 from core.bus import Bus, Event, Subscription
 from core.bus_pg import PostgresBusBackend
 from core.db import Database
 from core.lease import LeaseStore
 from core.services import Services
 from core.settings import Settings
+from core.users import create_user
 from pbxsim.demo import PbxSim
 from receivers import dc09
-from vigil.demo_users import DEMO_PASSWORD, create_demo_users
+from vigil.demo_users import DEMO_USERS
 
 AMI_USER, AMI_SECRET = "vigil", "cluster-test-secret"
 ACCOUNT = "4711"
 SECRET_KEY = "two-nodes-test-key-0123456789abcdef"
+PASSWORD = "two-nodes-login-password"  # `vigil serve` refuses users with the demo password
 
 PORT_LOGS = {
     "http": re.compile(rb"Uvicorn running on http://127\.0\.0\.1:(\d+)"),
@@ -125,7 +128,7 @@ def _ami_sessions(sim: PbxSim) -> list[Any]:
 async def _login(node: Node, username: str) -> tuple[httpx.AsyncClient, dict[str, str]]:
     client = httpx.AsyncClient(base_url=node.url, timeout=10)
     r = await client.post("/api/auth/login", json={"username": username,
-                                                   "password": DEMO_PASSWORD})
+                                                   "password": PASSWORD})
     assert r.status_code == 200, r.text
     return client, {"X-CSRF-Token": r.json().get("csrf_token", "")}
 
@@ -172,7 +175,11 @@ async def pbx() -> AsyncIterator[PbxSim]:
 async def test_two_nodes_share_signals_incidents_and_the_cti(
         cluster_pg_url: str, observer: Bus, pbx: PbxSim, tmp_path: Path) -> None:
     services = Services.create(Settings(database_url=cluster_pg_url, _env_file=None))  # type: ignore[call-arg]
-    await create_demo_users(services)
+    async with services.db.transaction() as s:
+        for username, name, role, ext, lang in DEMO_USERS:
+            await create_user(s, services.clock, Actor.system("test"), username=username,
+                              password=PASSWORD, role=role, display_name=name, language=lang,
+                              extension=ext)
     db: Database = services.db
     cti_lease = f"cti:127.0.0.1:{pbx.ami_port}"
     events = observer.subscribe("cluster.lease", "cti.connection", "incident.opened",

@@ -1,4 +1,5 @@
-"""Hypothesis: no codec raises on any input; every rejection has its reply and a log line."""
+"""Hypothesis: no codec raises on any input; every rejection has its reply and a log line.
+Seeded (``derandomize``) and bounded, so every run tries the same inputs."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from receivers.outcome import Accepted, Rejected
 
 NOW = datetime(2021, 12, 22, 12, 44, 30, tzinfo=UTC)
 FUZZ = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=200, deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 DC09_VALID = [
     b'"SIA-DCS"1667L0#0000[#0000|Nri0/RP0000]_12:44:06,12-22-2021',
