@@ -41,6 +41,7 @@ from core.db import Database
 from core.lease import LeaseStore
 from core.services import Services
 from core.settings import Settings
+from core.sip_credentials import for_secret
 from core.users import create_user
 from pbxsim.demo import PbxSim
 from receivers import dc09
@@ -179,7 +180,7 @@ async def test_two_nodes_share_signals_incidents_and_the_cti(
         for username, name, role, ext, lang in DEMO_USERS:
             await create_user(s, services.clock, Actor.system("test"), username=username,
                               password=PASSWORD, role=role, display_name=name, language=lang,
-                              extension=ext)
+                              extension=ext, sip=for_secret(services.settings.secret_key))
     db: Database = services.db
     cti_lease = f"cti:127.0.0.1:{pbx.ami_port}"
     events = observer.subscribe("cluster.lease", "cti.connection", "incident.opened",
