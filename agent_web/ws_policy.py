@@ -22,9 +22,10 @@ OPT_IN_TOPICS = frozenset({"signal.received"})
 # Topics an agent receives only when the event names that agent.
 PERSONAL_TOPICS = ("screenpop", "screenpop.*", "agent.*", "call.*", "verification.*")
 # Topics supervisors and administrators receive in full (``security.alert``: a login or a
-# passcode locked after repeated guesses).
+# passcode locked after repeated guesses; ``spy.*``: who listens to whom, never sent to the
+# agent listened to).
 SUPERVISOR_TOPICS = ("queue.*", "agent.*", "call.*", "cti.connection", "wallboard.*",
-                     "security.*")
+                     "security.*", "spy.*")
 
 # Everything the hub subscribes to on the bus.
 HUB_PATTERNS = tuple(dict.fromkeys(FLOOR_TOPICS + PERSONAL_TOPICS + SUPERVISOR_TOPICS))

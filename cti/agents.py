@@ -41,6 +41,8 @@ class PhonePlan:
     #: where transfers to an extension go (None: ``context``, which Dials the phone in
     #: asterisk-config); must ring the phone *from* the transferred caller's channel
     transfer_context: str | None = None
+    #: asterisk-config's ``[supervisor-spy]``: 81/82/83 + extension listen, whisper, barge
+    spy_context: str = "supervisor-spy"
 
     @property
     def transfer_to(self) -> str:
@@ -58,12 +60,6 @@ class PhonePlan:
 
     def state_interface(self, ext: str) -> str | None:
         return f"{self.state_technology}/{ext}" if self.state_technology else None
-
-    def spy_target(self, ext: str) -> str:
-        """The ChanSpy argument that finds this user's call leg."""
-        if self.state_technology:
-            return f"{self.state_technology}/{ext}"
-        return f"Local/{ext}@{self.context}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +116,22 @@ class AgentDirectory:
 
     def cached(self, ext: str | None) -> AgentUser | None:
         return self._by_ext.get(ext) if ext else None
+
+
+def record_user(directory: AgentDirectory) -> Callable[[dict[str, Any]], None]:
+    """A call-record listener (:attr:`cti.ami_client.AmiClient.record_listeners`): a call that
+    is not a queue call has no member name from app_queue; when a Vigil user's phone placed or
+    took it (``agent_interface``), the record gets that user (``user_id``, and ``agent`` their
+    display name), so a verification call or a click-to-dial is the operator's call in the
+    records and the reports. From the directory's cache: the CTI looked the user up when it
+    placed the call."""
+
+    def complete(record: dict[str, Any]) -> None:
+        if record.get("queue") or record.get("user_id"):
+            return
+        user = directory.cached(extension_of(record.get("agent_interface")))
+        if user is not None:
+            record["user_id"] = user.id
+            record["agent"] = record.get("agent") or user.display_name
+
+    return complete

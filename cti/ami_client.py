@@ -37,31 +37,41 @@ from panoramisk.manager import Manager
 from core.bus import Bus
 from core.clock import Clock, SystemClock
 from cti.ami_codec import AmiDecoder, HeaderValue, Message, encode_action
+from cti.errors import asterisk_code
 from cti.model import CtiModel
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Message, float], None | Awaitable[None]]
+RecordListener = Callable[[dict[str, Any]], None]
 RESYNC_ACTIONS = ("QueueStatus", "CoreShowChannels", "DeviceStateList")
 
 
 class AmiError(Exception):
-    """An AMI action could not be completed."""
+    """An AMI action could not be completed; ``code`` is the console's (cti.errors)."""
+
+    code = "ami_error"
 
 
 class AmiTimeout(AmiError):
     """No (complete) response within the action's timeout."""
 
+    code = "ami_timeout"
+
 
 class AmiConnectionLost(AmiError):
     """The connection dropped (or was not up) before the action was answered."""
 
+    code = "ami_unavailable"
+
 
 class AmiActionFailed(AmiError):
-    """Asterisk answered ``Response: Error``."""
+    """Asterisk answered ``Response: Error``; ``code`` says which refusal it was."""
 
     def __init__(self, action: str, response: Mapping[str, str]) -> None:
         self.response = dict(response)
+        self.action = action
+        self.code = asterisk_code(response.get("Message"))
         super().__init__(f"AMI {action} failed: {response.get('Message', 'error')}")
 
 
@@ -156,6 +166,9 @@ class AmiClient:
         self.messages_processed = 0
         self.last_error: str | None = None
         self._handlers: list[Handler] = []
+        #: told of every call record the model emits, in wire order, before it is published
+        #: (``cti.call.ended``) and before the handlers see the message that ended the call
+        self.record_listeners: list[RecordListener] = []
         self._ids = itertools.count(1)
         self._manager: _Manager | None = None
         self._queue: asyncio.Queue[tuple[Message | None, float]] | None = None
@@ -285,6 +298,11 @@ class AmiClient:
                 log.exception("CTI model failed on %s", msg.get("Event") or msg)
             self.messages_processed += 1
             for record in self.model.take_records():
+                for listener in self.record_listeners:  # they may complete the record
+                    try:
+                        listener(record)
+                    except Exception:
+                        log.exception("call record listener failed")
                 self._publish("cti.call.ended", record)
             for session in self.model.take_sessions():
                 self._publish("cti.agent.session", session)

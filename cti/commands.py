@@ -12,8 +12,16 @@ Notes from the captures and Asterisk 22:
   ``OriginateResponse`` with the same ActionID. Giving the channels ids (``ChannelId``,
   ``OtherChannelId``) makes the first leg's Uniqueid — and so the call's Linkedid and call-record
   id — known before the call exists.
-* Spying is a call from the supervisor's phone into ``ChanSpy(<agent device>,<options>)``:
-  ``q`` (no beep) plus ``w`` to whisper or ``B`` to barge; listen is ``q`` alone.
+* Spying is a call from the supervisor's phone into asterisk-config's ``[supervisor-spy]``:
+  extension 81/82/83 + the agent's extension listens, whispers or barges, with ChanSpy's ``E``
+  (the spy ends when the spied channel hangs up, never moving on to the agent's next call) and
+  ``d`` (keys 4/5/6 switch the mode). The CTI names the agent's live channel in
+  ``VIGIL_SPY_CHANNEL`` so ChanSpy spies on that channel alone (``u``) and ends at once when it
+  is already gone. Never ``Application=ChanSpy`` straight from the Originate: without ``E``
+  real Asterisk keeps spying after the call and attaches to the agent's next one.
+* Switching a live spy's mode is the key the supervisor would press: ``PlayDTMF`` with
+  ``Receive: true`` queues the digit on the spying channel as if it came from the phone
+  (app_senddtmf.c); ChanSpy's ``d`` option reads it (app_chanspy.c ``change_spy_mode``).
 * There is no AMI "unpark": retrieving a parked call is a call from the agent's phone to the
   parking space extension in the parking context.
 """
@@ -32,6 +40,10 @@ from cti.ami_codec import HeaderValue
 Action = dict[str, HeaderValue]
 
 SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}
+#: ``[supervisor-spy]`` extension prefixes, and the keys ChanSpy's ``d`` option reads
+SPY_PREFIXES = {"listen": "81", "whisper": "82", "barge": "83"}
+SPY_KEYS = {"listen": "4", "whisper": "5", "barge": "6"}
+AUTOANSWER = "_VIGIL_AUTOANSWER"  # one underscore: the phone's channel, nothing dialled after it
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -110,24 +122,25 @@ def verification_call(operator_phone: str, number: str, *, outbound_context: str
     """An alarm verification call: the operator's phone first, then the premises number."""
     base = f"verif-{incident_id}-{re.sub(r'[^0-9A-Za-z]', '', number)}"
     return originate(operator_phone, outbound_context, number, caller_id=caller_id,
-                     variables={"VIGIL_INCIDENT_ID": incident_id},
+                     variables={AUTOANSWER: "yes", "VIGIL_INCIDENT_ID": incident_id},
                      channel_id=base, other_channel_id=f"{base}-2",
                      timeout_ms=ring_timeout_s * 1000)
 
 
-def spy(supervisor_phone: str, agent_device: str, mode: str, *,
-        caller_id: str | None = None, channel_id: str | None = None) -> Action:
-    """Ring the supervisor's phone and connect it to ChanSpy on the agent's device."""
-    if mode not in SPY_OPTIONS:
-        raise ValueError(f"spy mode must be one of {sorted(SPY_OPTIONS)}, not {mode!r}")
-    action: Action = {"Action": "Originate", "Channel": supervisor_phone,
-                      "Application": "ChanSpy", "Data": f"{agent_device},{SPY_OPTIONS[mode]}"}
-    if caller_id:
-        action["CallerID"] = caller_id
-    action["Async"] = "true"
-    if channel_id:
-        action["ChannelId"] = channel_id
-    return action
+def spy_call(supervisor_phone: str, agent_extension: str, mode: str, *, context: str,
+             spied_channel: str | None = None, caller_id: str | None = None,
+             channel_id: str | None = None, timeout_ms: int | None = None) -> Action:
+    """Ring the supervisor's phone (answering by itself) into the spy extension of ``mode``
+    for the agent, on ``spied_channel`` alone when given."""
+    if mode not in SPY_PREFIXES:
+        raise ValueError(f"spy mode must be one of {sorted(SPY_PREFIXES)}, not {mode!r}")
+    variables = {AUTOANSWER: "yes"}
+    if spied_channel:
+        variables["VIGIL_SPY_CHANNEL"] = spied_channel
+    return originate(supervisor_phone, context, SPY_PREFIXES[mode] + agent_extension,
+                     caller_id=caller_id, variables=variables, channel_id=channel_id,
+                     other_channel_id=f"{channel_id}-2" if channel_id else None,
+                     timeout_ms=timeout_ms)
 
 
 def hangup(channel: str, cause: int | None = None) -> Action:
@@ -168,13 +181,21 @@ def retrieve_parked(agent_phone: str, space: str, *, parking_context: str = "par
     return originate(agent_phone, parking_context, space, caller_id=caller_id)
 
 
-def play_dtmf(channel: str, digits: str, duration_ms: int = 250) -> list[Action]:
-    """One PlayDTMF per digit (the action plays a single digit)."""
+def play_dtmf(channel: str, digits: str, duration_ms: int = 250,
+              receive: bool = False) -> list[Action]:
+    """One PlayDTMF per digit (the action plays a single digit). ``receive``: the digit is
+    read on ``channel`` as if its own phone had sent it, instead of being sent to it."""
     bad = [d for d in digits if d not in "0123456789*#ABCDabcd"]
     if bad:
         raise ValueError(f"not DTMF digits: {''.join(bad)!r}")
-    return [{"Action": "PlayDTMF", "Channel": channel, "Digit": d, "Duration": duration_ms}
-            for d in digits]
+    actions: list[Action] = []
+    for d in digits:
+        action: Action = {"Action": "PlayDTMF", "Channel": channel, "Digit": d,
+                          "Duration": duration_ms}
+        if receive:
+            action["Receive"] = "true"
+        actions.append(action)
+    return actions
 
 
 def recording_filename(call_id: str, started: datetime, extension: str = "wav") -> str:
@@ -271,5 +292,7 @@ class Commands:
     async def stop_recording(self, channel: str) -> Any:
         return await self.send(mixmonitor_stop(channel))
 
-    async def spy(self, supervisor_phone: str, agent_device: str, mode: str, **kw: Any) -> Any:
-        return await self.originate(spy(supervisor_phone, agent_device, mode, **kw))
+    async def spy_mode(self, spying_channel: str, mode: str) -> list[Any]:
+        """Switch a live spy (ChanSpy with ``d``) to ``mode``: its key, received on the
+        spying channel."""
+        return await self.send_all(play_dtmf(spying_channel, SPY_KEYS[mode], receive=True))

@@ -183,26 +183,49 @@ class ParkedBody(BaseModel):
     space: str = Field(min_length=1, max_length=16, pattern=r"^[0-9]+$")
 
 
+SpyMode = Literal["listen", "whisper", "barge"]
+
+
 class SpyBody(BaseModel):
     agent_user_id: int
-    mode: Literal["listen", "whisper", "barge"]
+    mode: SpyMode
+
+
+class SpyModeBody(BaseModel):
+    mode: SpyMode
+
+
+def command_error(exc: Exception) -> HTTPException | None:
+    """The HTTP error a failed console command means, ``detail`` = ``{"code", "message"}``
+    (the console shows the code in the user's language): refused by the rules or by Asterisk
+    409 (or the rule's own status), Asterisk not answering in time 504, not connected 503,
+    other AMI errors 502, bad input 422. None for anything else (a bug: it propagates)."""
+    if isinstance(exc, CtiError):
+        code, http = exc.code, exc.status
+    elif isinstance(exc, AmiActionFailed):
+        code, http = exc.code, status.HTTP_409_CONFLICT
+    elif isinstance(exc, AmiTimeout):
+        code, http = exc.code, status.HTTP_504_GATEWAY_TIMEOUT
+    elif isinstance(exc, AmiConnectionLost):
+        code, http = exc.code, status.HTTP_503_SERVICE_UNAVAILABLE
+    elif isinstance(exc, AmiError):
+        code, http = exc.code, status.HTTP_502_BAD_GATEWAY
+    elif isinstance(exc, ValueError):
+        code, http = "invalid_request", status.HTTP_422_UNPROCESSABLE_CONTENT
+    else:
+        return None
+    return HTTPException(http, {"code": code, "message": str(exc)})
 
 
 async def run_command(coro: Any) -> dict[str, Any]:
-    """A console command's answer, or the HTTP error its failure means: refused by the rules
-    or by Asterisk 409, Asterisk unreachable 503, other AMI errors 502, bad input 422."""
+    """A console command's answer, or the HTTP error its failure means (:func:`command_error`)."""
     try:
         result = await coro
-    except CtiError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except AmiActionFailed as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except (AmiTimeout, AmiConnectionLost) as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
-    except AmiError as exc:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(exc)) from exc
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    except Exception as exc:
+        error = command_error(exc)
+        if error is None:
+            raise
+        raise error from exc
     return {"ok": True, "result": result}
 
 
@@ -282,4 +305,34 @@ async def cti_record_stop(user: User = Depends(agent_only),
 @router.post("/cti/spy")
 async def cti_spy(body: SpyBody, user: User = Depends(supervisor_only),
                   cti: CtiService = Depends(_cti)) -> dict[str, Any]:
+    """Listen to, whisper to or barge into the agent's connected call: ``result.call_id``
+    names the spy, whose progress comes as ``call.progress`` (kind ``spy``)."""
     return await run_command(cti.spy(user.id, body.agent_user_id, body.mode))
+
+
+@router.post("/cti/spy/mode")
+async def cti_spy_mode(body: SpyModeBody, user: User = Depends(supervisor_only),
+                       cti: CtiService = Depends(_cti)) -> dict[str, Any]:
+    """Switch my live spy to listen, whisper or barge (``spy.changed`` follows)."""
+    return await run_command(cti.spy_mode(user.id, body.mode))
+
+
+@router.post("/cti/spy/stop")
+async def cti_spy_stop(user: User = Depends(supervisor_only),
+                       cti: CtiService = Depends(_cti)) -> dict[str, Any]:
+    return await run_command(cti.spy_stop(user.id))
+
+
+@router.get("/cti/spies")
+async def cti_spies(user: User = Depends(supervisor_only),
+                    cti: CtiService = Depends(_cti)) -> dict[str, Any]:
+    """The spy sessions going on now."""
+    return {"items": cti.spies()}
+
+
+@router.get("/cti/placed")
+async def cti_placed(user: User = Depends(agent_only),
+                     cti: CtiService = Depends(_cti)) -> dict[str, Any]:
+    """My calls placed by the console that are still going on (their last ``call.progress``),
+    so a reloaded console shows them again."""
+    return {"items": cti.placed_calls(user.id)}

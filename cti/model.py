@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from cti.legs import extension_of_device
 from cti.records import (
     ORIGINATE_REASONS,
     CallState,
@@ -71,6 +72,9 @@ def _device_of_interface(interface: str | None) -> str | None:
     if interface is None:
         return None
     return interface[:-2] if interface.endswith("/n") else interface
+
+
+SPY_KEYS = {"4": "listen", "5": "whisper", "6": "barge"}  # ChanSpy's ``d`` option
 
 
 def spy_mode(app_data: str) -> str:
@@ -191,6 +195,7 @@ class CtiModel:
         self.queues: dict[str, Queue] = {}
         self.sessions: dict[str, Session] = {}
         self.devices: dict[str, str] = {}
+        self.live_spies: dict[str, Json] = {}  # spying channel's uniqueid -> its spy session
         self.agent_names: dict[str, str] = {}  # device -> member name, remembered after logout
         self.conferences: dict[str, Json] = {}  # ConfBridge room -> its host call and bridge
         self._pending: dict[str, float] = {}  # call id -> deadline for a late AgentComplete
@@ -210,7 +215,9 @@ class CtiModel:
             "HangupRequest": self._hangup_request,
             "Hangup": self._hangup,
             "DialBegin": self._dialbegin,
+            "DialState": self._dialstate,
             "DialEnd": self._dialend,
+            "DTMFEnd": self._dtmfend,
             "BridgeCreate": self._bridgecreate,
             "BridgeEnter": self._bridgeenter,
             "BridgeLeave": self._bridgeleave,
@@ -334,11 +341,13 @@ class CtiModel:
         )
         self.channels[uid] = chan
         call = self._call(linkedid, t, uid)
-        if uid == linkedid:
-            call.origin = uid
         call.channels[uid] = chan
         call.live.add(uid)
-        self._note_context(call, chan, chan.context, chan.exten)
+        if uid == linkedid:
+            # only where the call began says which way it goes: a channel it dialled sits in
+            # its endpoint's context (the trunk's ``from-pstn``) without running dialplan there
+            call.origin = uid
+            self._note_context(call, chan, chan.context, chan.exten)
         return chan
 
     def _note_context(self, call: CallState, chan: ChannelInfo, context: str, exten: str) -> None:
@@ -358,8 +367,12 @@ class CtiModel:
         """Parties that are agents' phones, judged from this call's own events only."""
         agent_device = _device_of_interface(call.agent_interface)
         agent_contexts = self.config.agent_contexts
+        devices = {agent_device}
+        if agent_device:  # and the phone that Local channel rings (PJSIP/1001 for 1001)
+            ext = extension_of_device(agent_device)
+            devices |= {f"PJSIP/{ext}", f"SIP/{ext}"}
         return {chan.party for chan in call.channels.values()
-                if chan.device == agent_device or chan.first_context in agent_contexts}
+                if chan.device in devices or chan.first_context in agent_contexts}
 
     def _agent_devices(self, call: CallState) -> set[str]:
         """The agent phones in this call: its queue member's device and every channel that
@@ -382,6 +395,8 @@ class CtiModel:
                 call.agent_interface = origin.device
         call.agent_devices |= self._agent_devices(call)
         self._records.append(build_record(call, self._agent_parties(call)))
+        for spy in call.spies:  # a spy on a call that is over is over
+            self.live_spies.pop(str(spy.get("spyer_uniqueid") or ""), None)
 
     def _maybe_finish(self, call: CallState, t: float) -> None:
         if call.live:
@@ -442,18 +457,27 @@ class CtiModel:
         exten = msg.get("Exten", "")
         chan.application = msg.get("Application", "")
         chan.app_data = msg.get("AppData", "")
-        if context != chan.context or exten != chan.exten:
-            chan.context = context
-            chan.exten = exten
-            call = self.calls.get(chan.linkedid)
-            if call is not None:
-                self._note_context(call, chan, context, exten)
+        self._moved(chan, context, exten)
         if "ChanVariable" in msg:
             self._chanvars(msg, chan)
+
+    def _moved(self, chan: ChannelInfo, context: str, exten: str) -> None:
+        """The channel runs dialplan at context,exten (Newexten, or the calling channel of a
+        Dial, or where an Originate sent it: Newexten is filtered out in production)."""
+        if not context or (context == chan.context and exten == chan.exten):
+            return
+        chan.context = context
+        chan.exten = exten
+        call = self.calls.get(chan.linkedid)
+        if call is not None:
+            self._note_context(call, chan, context, exten)
 
     _VARS = frozenset({"MIXMONITOR_FILENAME", "VIGIL_IVR_PATH", "VIGIL_ACCOUNT_ID",
                        "VIGIL_INCIDENT_ID", "INCIDENT_ID", "QUEUESTATUS", "VIGIL_VERIFICATION_ID",
                        "VIGIL_CONFERENCE", "VIGIL_CONFERENCE_TARGET"})
+
+    # the far leg's verdict (cti.legs) and the mode a spy started in
+    _VARS = _VARS | {"VIGIL_DIALSTATUS", "VIGIL_SPY_MODE"}
 
     def _varset(self, msg: Mapping[str, str], t: float) -> None:
         name = msg.get("Variable", "")
@@ -469,8 +493,14 @@ class CtiModel:
         if name == "MIXMONITOR_FILENAME":
             chan.recording_file = value or None
             return
+        if name == "VIGIL_SPY_MODE":
+            chan.spy_mode = value or None
+            return
         call = self.calls.get(chan.linkedid)
         if call is None or not value:
+            return
+        if name == "VIGIL_DIALSTATUS":
+            call.legs.dialstatus = value
             return
         if name == "VIGIL_IVR_PATH":
             call.ivr_path = value
@@ -537,6 +567,10 @@ class CtiModel:
             return
         if call.first_hangup is None and self._in_conversation(call, chan):
             call.first_hangup = (chan.party, True)
+        legs = call.legs
+        if uid == legs.far_uniqueid or (legs.far_uniqueid is None and uid == call.origin
+                                        and legs.dialstatus):
+            legs.far_cause = _int(msg.get("Cause"), 0) if msg.get("Cause") else None
         self._close_channel_activity(call, chan, t)
         call.live.discard(uid)
         self._maybe_finish(call, t)
@@ -558,24 +592,63 @@ class CtiModel:
             if rec["stopped_at"] is None and rec["uniqueid"] == uid:
                 rec["stopped_at"] = ms(t)
         if call.spied_call_id is not None:
-            spied = self.calls.get(call.spied_call_id)
-            if spied is not None:
-                for spy in spied.spies:
-                    if spy["ended_at"] is None and spy["spyer_uniqueid"] == uid:
-                        spy["ended_at"] = ms(t)
+            # the spying channel, or its phone (the other half of its Local pair: Asterisk can
+            # leave ChanSpy running after the supervisor's phone is gone)
+            for spyer, spy in list(self.live_spies.items()):
+                if spy["spyer_party"] == chan.party or spyer == uid:
+                    self._end_spy(spyer, t)
+
+    def _phone_dial(self, msg: Mapping[str, str]) -> bool:
+        """A dial of a phone device by its own extension (``[agent-phones]`` Dialling
+        ``PJSIP/1001`` for ``Local/1001@agent-phones``): the phone ringing, not a far party."""
+        return msg.get("Context", "") in self.config.agent_contexts
 
     def _dialbegin(self, msg: Mapping[str, str], t: float) -> None:
         if "Uniqueid" not in msg:
-            return  # an Originate ringing its own first leg
+            # an Originate ringing its own first leg: the user's phone, for a placed call
+            call = self._call_of(msg, "Dest")
+            if (call is not None and msg.get("DestContext") in self.config.agent_contexts
+                    and call.legs.own_uniqueid is None):
+                dest = self.channels.get(msg.get("DestUniqueid", ""))
+                call.legs.own_uniqueid = msg.get("DestUniqueid")
+                call.legs.own_device = dest.device if dest is not None else None
+                call.legs.own_dial_at = t
+            return
         call = self._call_of(msg)
-        if call is not None:
-            call.dialled = True
-            if call.ring_at is None:
-                call.ring_at = t
+        if call is None:
+            return
+        chan = self.channels.get(msg.get("Uniqueid", ""))
+        if chan is not None:
+            self._moved(chan, msg.get("Context", ""), msg.get("Exten", ""))
+        call.dialled = True
+        if self._phone_dial(msg):
+            return
+        if call.ring_at is None:
+            call.ring_at = t
+        legs = call.legs
+        if call.queue is None and legs.far_uniqueid is None:
+            legs.far_uniqueid = msg.get("DestUniqueid")
+            legs.far_channel = msg.get("DestChannel")
+            legs.far_dial_at = t
+
+    def _dialstate(self, msg: Mapping[str, str], t: float) -> None:
+        """``DialState RINGING`` / ``PROGRESS``: the far party's phone rings (180 / 183)."""
+        call = self._call_of(msg) if "Uniqueid" in msg else None
+        if call is None or call.queue is not None or self._phone_dial(msg):
+            return
+        legs = call.legs
+        if (msg.get("DestUniqueid") == legs.far_uniqueid and legs.far_ring_at is None
+                and msg.get("DialStatus") in ("RINGING", "PROGRESS")):
+            legs.far_ring_at = t
 
     def _dialend(self, msg: Mapping[str, str], t: float) -> None:
         status = msg.get("DialStatus", "")
         if "Uniqueid" not in msg:
+            call = self._call_of(msg, "Dest")
+            legs = call.legs if call is not None else None
+            if (legs is not None and status == "ANSWER" and legs.own_answer_at is None
+                    and legs.own_uniqueid == msg.get("DestUniqueid")):
+                legs.own_answer_at = t
             return
         call = self._call_of(msg)
         if call is None:
@@ -584,7 +657,16 @@ class CtiModel:
             if status == "CANCEL":
                 self._close_attempt(call, msg.get("DestUniqueid", ""), "canceled", t)
             return
+        legs = call.legs
+        if self._phone_dial(msg):
+            if status == "ANSWER" and legs.placed and legs.own_answer_at is None:
+                legs.own_answer_at = t
+            return
         call.last_dial_status = status
+        if legs.far_uniqueid in (None, msg.get("DestUniqueid")):
+            legs.far_dial_end = status
+            if status == "ANSWER" and legs.far_answer_at is None:
+                legs.far_answer_at = t
         if status == "ANSWER" and call.answer_at is None:
             call.answer_at = t
 
@@ -661,6 +743,8 @@ class CtiModel:
             if app:
                 chan.application = app
                 chan.app_data = msg.get("Data", "")
+            else:
+                self._moved(chan, msg.get("Context", ""), msg.get("Exten", ""))
             call = self.calls.get(chan.linkedid)
             if call is not None:
                 call.originate_action_id = action_id
@@ -1133,25 +1217,52 @@ class CtiModel:
         spied = self._call_of(msg, "Spyee")
         if spied is None:
             return
-        spyer = self.channels.get(msg.get("SpyerUniqueid", ""))
-        mode = spy_mode(spyer.app_data) if spyer is not None else "listen"
-        spied.spies.append({
+        uid = msg.get("SpyerUniqueid", "")
+        spyer = self.channels.get(uid)
+        spyee = self.channels.get(msg.get("SpyeeUniqueid", ""))
+        mode = "listen"
+        if spyer is not None:
+            mode = spy_mode(spyer.app_data)
+            if spyer.spy_mode in SPY_KEYS.values():
+                mode = str(spyer.spy_mode)
+        spy: Json = {
             "mode": mode, "supervisor": _cid(msg.get("SpyerCallerIDNum")),
             "supervisor_channel": msg.get("SpyerChannel"),
-            "spyer_uniqueid": msg.get("SpyerUniqueid"),
-            "spied_channel": msg.get("SpyeeChannel"), "started_at": ms(t), "ended_at": None,
-        })
+            "spyer_uniqueid": uid, "spyer_call_id": msg.get("SpyerLinkedid")
+            or (spyer.linkedid if spyer is not None else None),
+            "spyer_party": spyer.party if spyer is not None else msg.get("SpyerChannel"),
+            "supervisor_extension": extension_of_device(spyer.device) if spyer else None,
+            "spied_channel": msg.get("SpyeeChannel"),
+            "spied_uniqueid": msg.get("SpyeeUniqueid"), "spied_call_id": spied.call_id,
+            "agent_extension": extension_of_device(spyee.device) if spyee else None,
+            "started_at": ms(t), "ended_at": None, "modes": [{"mode": mode, "at": ms(t)}],
+        }
+        spied.spies.append(spy)
+        self.live_spies[uid] = spy
         spyer_call = self._call_of(msg, "Spyer")
         if spyer_call is not None:
             spyer_call.spied_call_id = spied.call_id
+            if spyer_call.answer_at is None:  # the supervisor's call connected to the spy
+                spyer_call.answer_at = t
 
     def _chanspystop(self, msg: Mapping[str, str], t: float) -> None:
-        spied = self._call_of(msg, "Spyee")
-        if spied is None:
+        self._end_spy(msg.get("SpyerUniqueid", ""), t)
+
+    def _end_spy(self, spyer_uniqueid: str, t: float) -> None:
+        spy = self.live_spies.pop(spyer_uniqueid, None)
+        if spy is not None and spy["ended_at"] is None:
+            spy["ended_at"] = ms(t)
+
+    def _dtmfend(self, msg: Mapping[str, str], t: float) -> None:
+        """A key 4/5/6 the spying channel received switches ChanSpy's mode (option ``d``):
+        the supervisor pressed it, or the CTI sent it (AMI PlayDTMF, ``Receive: true``)."""
+        spy = self.live_spies.get(msg.get("Uniqueid", ""))
+        mode = SPY_KEYS.get(msg.get("Digit", ""))
+        if spy is None or mode is None or msg.get("Direction") != "Received":
             return
-        for spy in spied.spies:
-            if spy["ended_at"] is None and spy["spyer_uniqueid"] == msg.get("SpyerUniqueid"):
-                spy["ended_at"] = ms(t)
+        if spy["mode"] != mode:
+            spy["mode"] = mode
+            spy["modes"].append({"mode": mode, "at": ms(t)})
 
     def _agent_of(self, call: CallState, msg: Mapping[str, str], prefix: str) -> str | None:
         """Who transferred: the call's agent when it was the agent's leg, else the device."""

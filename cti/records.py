@@ -26,6 +26,16 @@ Record fields (all always present, ``None`` when not applicable):
 * ``ended_by`` — for queue calls app_queue's AgentComplete reason (``caller``, ``agent``,
   ``transfer``); otherwise the party whose hangup came first (``caller``, ``agent``, ``called``)
   or ``system`` when the PBX hung up.
+* Calls the PBX placed for a user (verification calls, click-to-dial, spies: an Originate that
+  rings the user's phone first, :mod:`cti.legs`): ``placed_from`` (that phone's device),
+  ``own_answer_at`` (when it answered), and for the number it then dialled ``far_ring_at``,
+  ``far_answer_at``, ``far_status`` (Asterisk's DIALSTATUS of that leg: ``VIGIL_DIALSTATUS``
+  when the dialplan set it) and ``far_cause`` (the far channel's hangup cause). Such a call is
+  ``outbound`` from the user (``caller_number`` the user's extension, ``agent_interface`` the
+  phone) to ``called_number``; its ``answer_at`` and ``outcome`` are the far leg's, and
+  ``failure_reason`` says why it did not connect (``busy``, ``no_answer``,
+  ``unallocated_number``, ``congestion``, ``chanunavail``, ``canceled``; for the own phone the
+  Originate's reason).
 * ``abandon_position``/``original_position``, ``transfer`` (type, to, context, at, by),
   ``failure_reason``, ``originate_action_id``, ``recording_file`` and ``recordings``,
   ``spy_sessions`` (mode listen/whisper/barge, supervisor, times), ``parks``, ``ring_attempts``,
@@ -48,6 +58,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from cti.legs import PlacedLegs, extension_of_device, far_cause, far_outcome, record_fields
 
 Json = dict[str, Any]
 
@@ -85,6 +97,7 @@ class ChannelInfo:
     local_peer: str | None = None
     recording_file: str | None = None
     hold_since: float | None = None
+    spy_mode: str | None = None  # VIGIL_SPY_MODE: the mode the dialplan started ChanSpy in
 
     @property
     def party(self) -> str:
@@ -143,6 +156,7 @@ class CallState:
     incident_id: str | None = None
     originate_action_id: str | None = None
     originate_failed: bool = False
+    legs: PlacedLegs = field(default_factory=PlacedLegs)  # a call placed for a user (cti.legs)
     failure_reason: str | None = None
     application: str | None = None
     transfer: Json | None = None
@@ -191,6 +205,9 @@ def _outcome(call: CallState) -> str:
             status = (call.queue_status or "TIMEOUT").upper()
             return "timeout" if status == "TIMEOUT" else "exit_" + status.lower()
         return "abandoned"
+    far = far_outcome(call.legs)
+    if far is not None:
+        return far
     if call.answer_at is not None:
         return "answered"
     if call.last_dial_status:
@@ -252,12 +269,16 @@ def build_record(call: CallState, agent_parties: set[str]) -> Json:
         if stop is not None:
             talk = round(stop - call.answer_at, 3)
     files = [r["file"] for r in call.recordings if r.get("file")]
+    caller_number = origin.caller_number if origin else None
+    caller_name = origin.caller_name if origin else None
+    if call.legs.placed and call.legs.own_device:  # from the user, not the center's caller ID
+        caller_number, caller_name = extension_of_device(call.legs.own_device), call.agent
     return {
         "call_id": call.call_id,
         "queue_call_id": call.queue_call_id,
         "direction": _direction(call),
-        "caller_number": origin.caller_number if origin else None,
-        "caller_name": origin.caller_name if origin else None,
+        "caller_number": caller_number,
+        "caller_name": caller_name,
         "called_number": call.called_number,
         "queue": call.queue,
         "ivr_path": call.ivr_path,
@@ -279,8 +300,9 @@ def build_record(call: CallState, agent_parties: set[str]) -> Json:
         "abandon_position": call.abandon_position,
         "original_position": call.original_position,
         "transfer": call.transfer,
-        "failure_reason": call.failure_reason,
+        "failure_reason": call.failure_reason or far_cause(call.legs),
         "originate_action_id": call.originate_action_id,
+        **record_fields(call.legs),
         "recording_file": files[0] if files else None,
         "recordings": call.recordings,
         "spy_sessions": call.spies,

@@ -16,18 +16,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.services import Services
-from cti.agents import AgentDirectory, PhonePlan
+from cti.agents import AgentDirectory, PhonePlan, record_user
 from cti.ami_client import AmiClient, AmiSettings
 from cti.away import AwayHandler
 from cti.config import CtiSettings, cti_settings
 from cti.live import LivePublisher
 from cti.model import CtiModel, ModelConfig
+from cti.placed import PlacedCalls
 from cti.popdetail import detail_source
 from cti.presence import CallPresence
 from cti.recorder import Recorder
 from cti.retention import RecordingPurger
 from cti.screenpop import ScreenPop
 from cti.service import CtiService
+from cti.spies import SpyEvents
 from cti.verification import Verifier
 
 log = logging.getLogger(__name__)
@@ -73,20 +75,28 @@ class CtiRuntime:
         self.live = LivePublisher(services.bus, self.model, self.directory,
                                   lambda: services.clock.now().timestamp(), live_interval,
                                   stats=c.stats_config())
+        # calls placed for users: progress from the model after each message, the last event
+        # from the call record as soon as the model emits it
+        self.placed = PlacedCalls(services.bus, self.model, services.clock,
+                                  result_timeout=c.verification_timeout_seconds)
+        self.client.add_handler(self.placed.handle)
+        self.client.record_listeners += [record_user(self.directory), self.placed.on_record]
+        self.spies = SpyEvents(services.bus, self.model, self.directory)
+        self.client.add_handler(self.spies.handle)
         self.service = CtiService(self.client, self.directory, self.plan,
                                   outbound_context=s.outbound_context,
                                   region=s.default_region, live=self.live,
-                                  conference_context=c.conference_context)
+                                  conference_context=c.conference_context, placed=self.placed)
         self.service.screenpop = self.screenpop
         self.client.add_handler(self.service.invitations.handle)
         self.presence = CallPresence(self.model, services.bus, self.directory, self.screenpop)
         self.client.add_handler(self.presence.handle)
         self.away = AwayHandler(services.bus, self.service, services.db, services.clock,
                                 c.away_action)
-        self.verifier = Verifier(services.bus, self.service.commands, self.directory,
-                                 self.plan, s.outbound_context, region=s.default_region,
-                                 screenpop=self.screenpop, clock=services.clock,
-                                 result_timeout=c.verification_timeout_seconds)
+        self.verifier = Verifier(services.bus, self.service, screenpop=self.screenpop,
+                                 clock=services.clock,
+                                 result_timeout=c.verification_timeout_seconds,
+                                 is_live=self.model.calls.__contains__)
         self.recorder = Recorder(services.db, services.clock, services.bus, self.directory)
         self.recorder.enrichers.append(self.screenpop.enrich)
         self.recorder.listeners += [
@@ -130,6 +140,7 @@ class CtiRuntime:
 
     async def stop(self) -> None:
         await self.client.stop()
+        await self.placed.close()
         await self.screenpop.close()
         await self.verifier.close()
         await self.away.close()

@@ -1,37 +1,42 @@
 """Alarm verification calls: ``verification.call_requested`` in, ``verification.call_result`` out.
 
 The alarm engine asks for a call (incident, verification call id, operator, number, contact).
-The CTI rings the operator's phone and, when it answers, dials the number through the outbound
-context (an async Originate with a pre-assigned ChannelId, so the call's Linkedid — the call
-record's ``call_id`` — is known before the call exists; channel variables carry the incident,
-the verification call and the account). The result is read from the call record the model derives
-when the call ends, once that record is stored, and published with the record's id:
+The CTI places it from the operator's phone (:meth:`cti.service.CtiService.verification`: the
+phone rings first and answers by itself, then the number is dialled through the outbound
+context; the call id is chosen here, before the call exists, and is the call record's
+``call_id``). The result is read from the call record the model derives when the call ends,
+once that record is stored, and published with the record's id. It is the far leg's
+(:mod:`cti.legs`), never the operator's phone answering:
 
 * ``answered`` — the premises answered (the record's outcome answered or transferred);
 * ``busy`` — the number was busy;
-* ``no_answer`` — it rang out, or the operator gave up before an answer;
-* ``failed`` — the number could not be reached, the operator's phone did not answer the
-  Originate, the action could not be sent, or no call record came within ``result_timeout``
-  seconds of the request (the AMI connection dropped mid-call, the OriginateResponse or the
-  hangup was lost): ``note`` says which, so the alarm engine never waits for ever.
+* ``no_answer`` — it rang out (or the carrier said nothing), or the operator hung up before an
+  answer (``cause`` ``canceled``);
+* ``failed`` — the number could not be reached (``cause``: ``chanunavail``,
+  ``unallocated_number``, ``congestion``, …), the operator's own phone did not answer
+  (``own_no_answer``: "your phone did not answer"; ``own_busy``, ``own_unavailable``), the
+  Originate could not be sent (``ami_timeout``, ``ami_unavailable``, ``originate_failed``), or no
+  call record came within ``result_timeout`` seconds (``no_result``: the AMI connection dropped
+  mid-call, the OriginateResponse or the hangup was lost), so the alarm engine never waits for
+  ever.
+
+``cause`` is a machine code the console translates; ``note`` says the same in English.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import phonenumbers
+from typing import Any, Protocol
 
 from core.bus import Bus
 from core.clock import Clock, SystemClock
-from cti.agents import AgentDirectory, PhonePlan
+from cti.agents import AgentUser
 from cti.ami_client import AmiError
-from cti.commands import Commands, originate
+from cti.errors import CtiError
+from cti.placed import CAUSE_TEXT, OWN_FAILURES, cancel_timers
 
 log = logging.getLogger(__name__)
 
@@ -42,62 +47,58 @@ _RESULTS = {"answered": "answered", "transferred_blind": "answered",
             "canceled": "no_answer"}
 
 
-def dial_string(number: str, region: str = "CN") -> str:
-    """What the outbound context is given: the number as dialled from ``region`` (national
-    form for domestic numbers, ``00`` + country code otherwise), digits only."""
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException:
-        return re.sub(r"[^0-9*#]", "", number)
-    out = phonenumbers.format_out_of_country_calling_number(parsed, region)
-    return re.sub(r"[^0-9*#]", "", out.replace("+", "00"))
+class Placer(Protocol):
+    """What places the call (:class:`cti.service.CtiService`)."""
+
+    async def user(self, user_id: int) -> AgentUser: ...
+
+    async def verification(self, user_id: int, number: str, *, incident_id: Any,
+                           verification_id: Any, account_id: Any = None,
+                           call_id: str | None = None) -> Json: ...
 
 
 def result_of(record: Mapping[str, Any]) -> tuple[str, str | None]:
-    """(result, note) of a verification call's record."""
+    """(result, cause) of a verification call's record."""
     outcome = str(record.get("outcome") or "")
+    reason = record.get("failure_reason")
     if outcome == "failed_originate":
-        reason = record.get("failure_reason") or "failed"
-        return "failed", f"operator phone: {reason}"
+        return "failed", OWN_FAILURES.get(str(reason or ""), "own_unavailable")
     if outcome in _RESULTS:
-        return _RESULTS[outcome], None
-    return "failed", outcome or None
+        result = _RESULTS[outcome]
+        if result == "answered":
+            return result, None
+        return result, "canceled" if outcome == "canceled" else str(reason or outcome)
+    return "failed", str(reason) if reason else (outcome or "failed")
 
 
 @dataclass(slots=True)
 class Pending:
     request: Json
     channel_id: str
-    action_id: str
 
 
 class Verifier:
     """Places verification calls and reports their results."""
 
-    def __init__(self, bus: Bus, commands: Commands, directory: AgentDirectory, plan: PhonePlan,
-                 outbound_context: str, region: str = "CN", caller_id: str | None = None,
-                 ring_timeout_s: int = 30, screenpop: Any = None, clock: Clock | None = None,
-                 result_timeout: float = 120.0) -> None:
-        self.bus, self.commands, self.directory = bus, commands, directory
-        self.plan = plan
-        self.outbound_context = outbound_context
-        self.region = region
-        self.caller_id = caller_id
-        self.ring_timeout_s = ring_timeout_s
+    def __init__(self, bus: Bus, placer: Placer, *, screenpop: Any = None,
+                 clock: Clock | None = None, result_timeout: float = 120.0,
+                 is_live: Callable[[str], bool] = lambda call_id: False) -> None:
+        self.bus, self.placer = bus, placer
         self.screenpop = screenpop
         self.clock: Clock = clock or SystemClock()
         self.result_timeout = result_timeout
+        self.is_live = is_live  # the call is still going on (the model has it): wait on
         self.pending: dict[str, Pending] = {}
-        self._by_action: dict[str, str] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._seq = 0
 
-    def _publish(self, req: Mapping[str, Any], result: str, note: str | None,
-                 record: Mapping[str, Any] | None = None,
+    def _publish(self, req: Mapping[str, Any], result: str, cause: str | None,
+                 note: str | None = None, record: Mapping[str, Any] | None = None,
                  record_id: int | None = None) -> Json:
         payload: Json = {
             "call_id": req.get("call_id"), "incident_id": req.get("incident_id"),
-            "result": result, "note": note, "operator_id": req.get("operator_id"),
+            "result": result, "cause": cause, "note": note or CAUSE_TEXT.get(cause or ""),
+            "operator_id": req.get("operator_id"),
             "operator": req.get("operator"), "contact_id": req.get("contact_id"),
             "contact_name": req.get("contact_name"), "number": req.get("number"),
             "call_record_id": record_id,
@@ -111,26 +112,14 @@ class Verifier:
     async def request(self, req: Mapping[str, Any]) -> str | None:
         """Place the call; returns its call id (ChannelId), or None when it failed at once."""
         req = dict(req)
-        user = await self.directory.by_id(req.get("operator_id"))
-        if user is None:
-            self._publish(req, "failed", "operator has no phone extension")
+        try:
+            user = await self.placer.user(req.get("operator_id"))  # type: ignore[arg-type]
+        except CtiError:
+            self._publish(req, "failed", "no_extension", "operator has no phone extension")
             return None
         self._seq += 1
         channel_id = f"verif-{req.get('incident_id')}-{req.get('call_id')}-{self._seq}"
-        action_id = f"{channel_id}-orig"
-        variables = {"VIGIL_INCIDENT_ID": str(req.get("incident_id") or ""),
-                     "VIGIL_VERIFICATION_ID": str(req.get("call_id") or ""),
-                     "__VIGIL_AUTOANSWER": "yes"}
-        if req.get("account_id") is not None:
-            variables["VIGIL_ACCOUNT_ID"] = str(req["account_id"])
-        action = originate(self.plan.channel(user.extension), self.outbound_context,
-                           dial_string(str(req.get("number") or ""), self.region),
-                           caller_id=self.caller_id, variables=variables,
-                           channel_id=channel_id, other_channel_id=f"{channel_id}-2",
-                           timeout_ms=self.ring_timeout_s * 1000)
-        action["ActionID"] = action_id
-        self.pending[channel_id] = Pending(req, channel_id, action_id)
-        self._by_action[action_id] = channel_id
+        self.pending[channel_id] = Pending(req, channel_id)  # before the call can end
         deadline = self.clock.monotonic() + self.result_timeout
         self._timers[channel_id] = asyncio.get_running_loop().create_task(
             self._expire(channel_id, deadline), name=f"verification-timeout-{channel_id}")
@@ -144,48 +133,49 @@ class Verifier:
             except Exception:
                 log.exception("verification screen pop failed")
         try:
-            await self.commands.send(action)
-        except AmiError as exc:
+            await self.placer.verification(
+                user.id, str(req.get("number") or ""), incident_id=req.get("incident_id"),
+                verification_id=req.get("call_id"), account_id=req.get("account_id"),
+                call_id=channel_id)
+        except (AmiError, CtiError) as exc:
             self._forget(channel_id)
-            self._publish(req, "failed", str(exc))
+            self._publish(req, "failed", exc.code, str(exc))
             return None
         return channel_id
 
     def _forget(self, channel_id: str) -> Pending | None:
         pending = self.pending.pop(channel_id, None)
-        if pending is not None:
-            self._by_action.pop(pending.action_id, None)
         timer = self._timers.pop(channel_id, None)
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
         return pending
 
     async def _expire(self, channel_id: str, deadline: float) -> None:
-        """Report the call failed when its record has not come by ``deadline`` (monotonic)."""
+        """Report the call failed when its record has not come by ``deadline`` (monotonic)
+        and it is not going on any more (a conversation with the premises may be long)."""
         await self.clock.sleep(deadline - self.clock.monotonic())
+        while self.is_live(channel_id) and channel_id in self.pending:
+            await self.clock.sleep(self.result_timeout)
         pending = self._forget(channel_id)
         if pending is not None:
             log.warning("verification call %s: no call record within %g s", channel_id,
                         self.result_timeout)
-            self._publish(pending.request, "failed",
+            self._publish(pending.request, "failed", "no_result",
                           f"no call record within {self.result_timeout:g} s (AMI connection "
                           "lost or the originate's outcome never reported)")
 
     async def close(self) -> None:
         """Stop the timers (shutdown); calls still pending get no result from this node."""
-        timers = list(self._timers.values())
-        self._timers.clear()
-        for timer in timers:
-            timer.cancel()
-        await asyncio.gather(*timers, return_exceptions=True)
+        await cancel_timers(self._timers)
 
     def on_record(self, record: Mapping[str, Any], record_id: int | None) -> Json | None:
         """A finished call's stored record: when it is a verification call, publish its result."""
         channel_id = str(record.get("call_id") or "")
         if channel_id not in self.pending:
-            channel_id = self._by_action.get(str(record.get("originate_action_id") or ""), "")
+            action = str(record.get("originate_action_id") or "")
+            channel_id = action[:-len("-orig")] if action.endswith("-orig") else ""
         pending = self._forget(channel_id) if channel_id else None
         if pending is None:
             return None
-        result, note = result_of(record)
-        return self._publish(pending.request, result, note, record, record_id)
+        result, cause = result_of(record)
+        return self._publish(pending.request, result, cause, None, record, record_id)

@@ -304,6 +304,7 @@ def a_hangup(srv: AmiServer, s: Session, m: Message) -> Result:
     if c is None:
         return [error(m, "No such channel")]
     cause = m.get("Cause").strip()
+    c.extra["explicit_hangup"] = True  # ast_softhangup: whatever the channel runs stops now
     srv.engine.request_hangup(c, int(cause) if cause.isdigit() else 16)
     return [ack(m, "Channel Hungup")]
 
@@ -404,7 +405,15 @@ def a_playdtmf(srv: AmiServer, s: Session, m: Message) -> Result:
     digit = m.get("Digit")
     if not digit:
         return [error(m, "No digit specified")]
-    for ev, extra in (("DTMFBegin", []), ("DTMFEnd", [("DurationMs", "250")])):
+    duration = m.get("Duration").strip()
+    if duration and not duration.isdigit():
+        return [error(m, "Could not convert Duration parameter")]
+    if _bool(m.get("Receive")):
+        # app_senddtmf.c: a DTMF end frame queued on the channel, read as if it came from its
+        # own side; ast_read announces it (DTMFEnd, Received) and the application gets it
+        srv.engine.media.receive_end(c, digit[0], int(duration or 0))
+        return [ack(m, "DTMF successfully queued")]
+    for ev, extra in (("DTMFBegin", []), ("DTMFEnd", [("DurationMs", duration or "250")])):
         srv.engine.chan_event(ev, c, [("Digit", digit)] + extra + [("Direction", "Sent")],
                               "dtmf,all")
     return [ack(m, "DTMF successfully queued")]

@@ -17,6 +17,14 @@ DEMO_QUEUES = {"support": "4000", "emergency": "4001", "billing": "4002"}
 IVR_LINE = "4100"
 AGENT_PHONES = ("1001", "1002")
 SUPERVISOR_PHONES = ("2001",)
+#: as asterisk-config's [globals] and [supervisor-spy]
+CENTER_CALLER_ID = "4000"
+CENTER_CALLER_NAME = "Alarm Center"
+VERIFY_RING_SECONDS = 30
+SPY_CONTEXT = "supervisor-spy"
+SPY_MODES = {"81": ("listen", "q"), "82": ("whisper", "qw"), "83": ("barge", "qB")}
+#: SIP endpoints' phones (``Local/<ext>@sip-phones`` Dials ``PJSIP/<ext>``)
+SIP_PHONES = "sip-phones"
 #: where the CTI sends blind and attended transfers to an agent (as asterisk-config's
 #: [from-agents]: agents dial each other there and the callee's phone is Dialled)
 TRANSFER_CONTEXT = "from-agents"
@@ -56,10 +64,44 @@ def demo_dialplan(agi_url: str) -> Dialplan:
         dp.add(CONFERENCE_CONTEXT, f"_{prefix}.", [
             Step("NoOp", "three-way call ${EXTEN:1}"),
             Step("ConfBridge", f"vigil-${{EXTEN:1}},vigil-bridge,{profile}"), Step("Hangup")])
+    # As asterisk-config's [outbound]: the center's caller ID, the number through the SIP trunk
+    # (pbxsim.engine.pjsip, scripted per number), Dial's result for the CTI from a hangup
+    # handler (whoever hangs up, answered or not).
     dp.add("outbound", "_X.", [
         Step("NoOp", "verification call to ${EXTEN}"),
-        Step("Dial", "Local/${EXTEN}@trunk,45"), Step("Hangup")])
+        Step("Set", f"CALLERID(num)={CENTER_CALLER_ID}"),
+        Step("Set", f"CALLERID(name)={CENTER_CALLER_NAME}"),
+        Step("Set", "CHANNEL(hangup_handler_push)=vigil-dialstatus,s,1"),
+        Step("Dial", f"PJSIP/${{EXTEN}}@trunk,{VERIFY_RING_SECONDS}"), Step("Hangup")])
+    dp.add("vigil-dialstatus", "s", [Step("Set", "VIGIL_DIALSTATUS=${DIALSTATUS}"),
+                                     Step("Return")])
+    add_spy_contexts(dp, "Local/${EXTEN:2}@phones-")
+    # As asterisk-config's [agent-phones] for SIP endpoints (a WebRTC softphone registered as
+    # PJSIP/<ext>): the pre-dial handler asks the phone to answer a call Vigil placed for it.
+    dp.add(SIP_PHONES, "_XXXX", [
+        Step("NoOp", "ringing phone ${EXTEN}"),
+        Step("Dial", "PJSIP/${EXTEN},,b(vigil-autoanswer^s^1)"), Step("Hangup")])
+    dp.add("vigil-autoanswer", "s", [
+        Step("Set", "PJSIP_HEADER(add,Call-Info)=<sip:vigil>\\;answer-after=0",
+             options={"when": "VIGIL_AUTOANSWER=yes"}),
+        Step("Return")])
     return dp
+
+
+def add_spy_contexts(dp: Dialplan, prefix_target: str) -> None:
+    """asterisk-config's [supervisor-spy] and [vigil-spy] (pbxsim has no Goto: each extension
+    carries both ChanSpy priorities, the one that does not apply is skipped): 81/82/83 + the
+    agent's extension listen, whisper or barge. ``d`` lets keys 4/5/6 switch the mode, ``E``
+    ends the spy with the spied channel; the CTI names that channel in VIGIL_SPY_CHANNEL and
+    ChanSpy spies on it alone (``u``), else the agent's phone by name prefix."""
+    for prefix, (mode, options) in SPY_MODES.items():
+        dp.add(SPY_CONTEXT, f"_{prefix}XXXX", [
+            Step("Set", f"VIGIL_SPY_MODE={mode}"),
+            Step("ChanSpy", "${VIGIL_SPY_CHANNEL}," + options + "dEu",
+                 options={"when": "VIGIL_SPY_CHANNEL!="}),
+            Step("ChanSpy", f"{prefix_target},{options}dE",
+                 options={"when": "VIGIL_SPY_CHANNEL="}),
+            Step("Hangup")])
 
 
 class PbxSim:

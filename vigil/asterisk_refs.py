@@ -31,7 +31,8 @@ CTX_OUTBOUND: Final = "outbound"  # verification calls and callbacks: Exten = nu
 CTX_AGENT_PHONES: Final = "agent-phones"  # rings a phone by extension: Local/<ext>@agent-phones
 CTX_FROM_AGENTS: Final = "from-agents"  # what agents' phones may dial
 CTX_FROM_SUPERVISORS: Final = "from-supervisors"  # what supervisors' phones may dial
-CTX_SPY: Final = "supervisor-spy"  # ChanSpy on an agent's phone
+CTX_SPY: Final = "supervisor-spy"  # 81/82/83 + extension: listen, whisper, barge
+CTX_SPY_RUN: Final = "vigil-spy"  # where those run ChanSpy (E, d; u on VIGIL_SPY_CHANNEL)
 CTX_ALARM_LINE: Final = "alarm-line"  # AlarmReceiver()
 CTX_RECORD: Final = "vigil-record"  # Gosub that starts MixMonitor
 CTX_DIALSTATUS: Final = "vigil-dialstatus"  # hangup handler: VIGIL_DIALSTATUS of a verification
@@ -52,9 +53,12 @@ QUEUE_BILLING: Final = "billing"  # IVR option 3
 QUEUES: Final = (QUEUE_SUPPORT, QUEUE_EMERGENCY, QUEUE_BILLING)
 
 # Supervisor actions: Vigil originates the supervisor's phone into CTX_SPY with
-# Exten = prefix + agent extension; the dialplan runs ChanSpy with the mode's options.
+# Exten = prefix + agent extension; the dialplan runs ChanSpy with the mode's options plus
+# SPY_ALWAYS (E: end with the spied channel; d: keys 4/5/6 switch mode), and u when
+# VAR_SPY_CHANNEL names the agent's channel. cti.commands.SPY_PREFIXES says the same.
 SPY_PREFIXES: Final = {"listen": "81", "whisper": "82", "barge": "83"}
 SPY_OPTIONS: Final = {"listen": "q", "whisper": "qw", "barge": "qB"}
+SPY_ALWAYS: Final = "dE"
 
 
 # Three-way calls (cti/conference.py): CTX_CONFERENCE runs ConfBridge(vigil-<room>) with the
@@ -88,10 +92,13 @@ VAR_IVR_PATH: Final = "VIGIL_IVR_PATH"  # how the caller got to the queue
 VAR_QUEUE: Final = "VIGIL_QUEUE"  # set by the IVR: the dialplan queues the caller there
 VAR_DID: Final = "VIGIL_DID"  # the number the caller dialed
 VAR_INCIDENT_ID: Final = "VIGIL_INCIDENT_ID"  # set on a verification call's Originate
-# "yes": the agent's phone answers by itself; set it as ``__VIGIL_AUTOANSWER`` on the Originate
-# so that it is inherited by the phone's channel, where the pre-dial handler reads it
+# "yes": the agent's phone answers by itself; set it as ``_VIGIL_AUTOANSWER`` on the Originate
+# so that the phone's channel (one Dial below the Local channel) inherits it, where the pre-dial
+# handler reads it, and nothing dialled after that does
 VAR_AUTOANSWER: Final = "VIGIL_AUTOANSWER"
 VAR_DIALSTATUS: Final = "VIGIL_DIALSTATUS"  # outbound: Dial()'s result for the verification
+VAR_SPY_CHANNEL: Final = "VIGIL_SPY_CHANNEL"  # set by Vigil: the one channel to spy on
+VAR_SPY_MODE: Final = "VIGIL_SPY_MODE"  # set by the dialplan: listen / whisper / barge
 VAR_RECORDING: Final = "VIGIL_RECORDING"  # file name of the call's MixMonitor recording
 # VarSet names keep the inheritance underscores (``__VIGIL_DID``), so those forms are kept too.
 KEPT_VARSET_PREFIXES: Final = (VAR_PREFIX, "_" + VAR_PREFIX, "__" + VAR_PREFIX, "MIXMONITOR_")

@@ -2,14 +2,16 @@
 
 In the demo, pbxsim listens on ``ami_host:ami_port`` with its FastAGI client pointed at
 ``agi_host:agi_port`` (the IVR), a gentle traffic generator calls in with subscriber numbers from
-the CRM (so screen pops find them), and the CTI connects once pbxsim is up. The demo's agent
-phones answer by themselves after a few seconds (the console's softphone may answer sooner through
-``services.extra["pbxsim"].engine.phones``).
+the CRM (so screen pops find them), and the CTI connects once pbxsim is up.
 
 At demo start the CTI logs ``agent2`` (extension 1002) into ``support`` and ``emergency``; its
-phone answers by itself, so calls are taken before anyone signs in. ``agent1`` (1001) is left
-for the person trying the demo: its phone rings until answered from the console (after the
-queue's ring timeout the call moves on to agent2).
+phone answers queue calls by itself after a few seconds, so calls are taken before anyone signs
+in. ``agent1`` (1001) is left for the person trying the demo: its phone rings until answered
+from the console (``services.extra["pbxsim"].engine.phones``; after the queue's ring timeout the
+call moves on to agent2). The calls a user places (verification, click-to-dial, a supervisor's
+spy) are different: every demo phone answers those at once, because its user asked for the call
+(``_VIGIL_AUTOANSWER``, as the production phone does on asterisk-config's auto-answer header);
+agent2's hands-free delay never applies to them.
 """
 
 from __future__ import annotations

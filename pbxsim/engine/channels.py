@@ -92,15 +92,20 @@ class Channel:
                 return self.variables[key]
         return None
 
-    def inherit_from(self, parent: Channel) -> None:
+    def inherit_from(self, parent: Channel) -> list[tuple[str, str]]:
         """ast_channel_inherit_variables: a channel created on behalf of ``parent`` (Dial,
         Queue) gets its ``_VAR`` as ``VAR`` (one level only) and its ``__VAR`` as ``__VAR``
-        (passed on again). No VarSet events: Asterisk copies the list silently."""
+        (passed on again). Returns what it set: Asterisk 22 announces each with a VarSet on the
+        child (the lab's PJSIP/1001 channel shows ``__VIGIL_AUTOANSWER``), which the caller
+        emits where the captures show it."""
+        inherited: list[tuple[str, str]] = []
         for key, value in parent.variables.items():
             if key.startswith("__"):
-                self.variables[key] = value
+                inherited.append((key, value))
             elif key.startswith("_"):
-                self.variables[key[1:]] = value
+                inherited.append((key[1:], value))
+        self.variables.update(inherited)
+        return inherited
 
     @property
     def is_local(self) -> bool:

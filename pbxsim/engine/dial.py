@@ -1,4 +1,5 @@
-"""app_dial for one Local destination, as the lab's outbound context uses it."""
+"""app_dial for one Local destination, as the lab's outbound context uses it (PJSIP
+destinations: :mod:`pbxsim.engine.pjsip`)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ def app_dial(pbx: Pbx, data: str) -> bool:
     for name in _DIAL_VARS_START:
         eng.set_var(caller, name, "")
     if not dest.lower().startswith("local/"):
-        eng.set_var(caller, "DIALSTATUS", "CHANUNAVAIL")
-        return True
+        from .pjsip import dial_pjsip
+
+        return dial_pjsip(pbx, parts, started)
     a, b = eng.local_pair(dest, linkedid=caller.linkedid)
     a.inherit_from(caller)
     b.variables.update(a.variables)  # core_local hands ;1's whole list to ;2

@@ -197,6 +197,9 @@ class Pbx:
                 self.end()
                 return
             step = self.steps[idx]
+            if not step_applies(self.ch, step):
+                self.priority += 1
+                continue
             data = expand(self.ch, step.data)
             ch = self.ch
             ch.context, ch.exten, ch.priority = self.context, self.exten, self.priority
@@ -300,9 +303,96 @@ def pbx_resume_from_timer(pbx: Pbx) -> None:
 
 
 def app_hangup(pbx: Pbx, data: str, step: Step) -> bool:
-    cause = int(data) if data.strip().isdigit() else 16
+    """Hangup([cause]): without a cause the channel keeps the one it has (a failed Dial leaves
+    the far end's: 17 after a busy premises, 3 when there was no route)."""
+    cause = int(data) if data.strip().isdigit() else int(pbx.ch.extra.get("hangupcause", 16))
     pbx.end(cause)
     return False
+
+
+def step_applies(ch: Channel, step: Step) -> bool:
+    """``Step(..., options={"when": "VAR=value"})`` runs only when the channel's variable has
+    that value (``VAR!=value``: any other): pbxsim's stand-in for the ``GotoIf`` around a
+    priority in extensions.conf."""
+    when = step.options.get("when")
+    if not when:
+        return True
+    name, _, value = str(when).partition("=")
+    if name.endswith("!"):
+        return (ch.get_var(name[:-1]) or "") != value
+    return (ch.get_var(name) or "") == value
+
+
+#: applications a handler (pre-dial, hangup) may run: they finish at once
+_INSTANT_APPS = {"noop", "set"}
+
+
+def run_instant(engine: Engine, ch: Channel, target: str) -> None:
+    """Run a handler subroutine (``context,exten,priority``) on ``ch`` until ``Return``: a
+    pre-dial handler (Dial's ``b()``) on the new channel before it is called, or a hangup
+    handler (``CHANNEL(hangup_handler_push)``) before the channel's Hangup event. Newexten for
+    each priority; only instant applications."""
+    ctx, _, rest = target.partition(",")
+    exten, _, prio = rest.partition(",")
+    exten = exten or "s"
+    start = int(prio) if prio.strip().isdigit() else 1
+    steps = engine.dialplan.lookup(ctx, exten) or []
+    saved = (ch.context, ch.exten, ch.priority)
+    for priority, step in enumerate(steps[start - 1:], start=start):
+        app = step.app.lower()
+        if app == "return":
+            break
+        if app not in _INSTANT_APPS or not step_applies(ch, step):
+            continue
+        data = expand(ch, step.data)
+        ch.context, ch.exten, ch.priority = ctx, exten, priority
+        engine.chan_event("Newexten", ch, [("Extension", exten), ("Application", step.app),
+                                           ("AppData", data)], "dialplan,all")
+        if app == "set":
+            set_on(engine, ch, data)
+    ch.context, ch.exten, ch.priority = saved
+
+
+def _push_hangup_handler(engine: Engine, ch: Channel, target: str) -> None:
+    previous = ch.extra.get("pre_hangup")
+
+    def run() -> None:
+        if previous is not None:
+            previous()
+        run_instant(engine, ch, target)
+
+    ch.extra["pre_hangup"] = run
+
+
+def set_on(engine: Engine, ch: Channel, data: str) -> None:
+    """``Set(NAME=value)`` on ``ch``: a channel variable (VarSet), ``CALLERID(num|name)``,
+    ``CHANNEL(hangup_handler_push)`` (a handler run before the Hangup event), or
+    ``PJSIP_HEADER(add,Name)``, which is kept on the channel for the SIP phone to read (the
+    INVITE's header; no AMI event)."""
+    name, sep, value = data.partition("=")
+    if not sep:
+        return
+    name = name.strip()
+    upper = name.upper()
+    if upper == "CHANNEL(HANGUP_HANDLER_PUSH)":
+        _push_hangup_handler(engine, ch, value)
+    elif upper in ("CALLERID(NUM)", "CALLERID(NAME)"):
+        num, cid_name = ch.cid_num, ch.cid_name
+        if upper.endswith("(NUM)"):
+            num = value
+        else:
+            cid_name = value
+        engine.set_callerid(ch, num, cid_name)
+    elif upper.startswith("PJSIP_HEADER(") and upper.endswith(")"):
+        _, _, header = name[len("PJSIP_HEADER("):-1].partition(",")
+        ch.extra.setdefault("sip_headers", {})[header.strip()] = value.replace("\\;", ";")
+    else:
+        engine.set_var(ch, name, value)
+
+
+def app_set(pbx: Pbx, data: str, step: Step) -> bool:
+    set_on(pbx.engine, pbx.ch, data)
+    return True
 
 
 def app_busy(pbx: Pbx, data: str, step: Step) -> bool:
@@ -432,6 +522,7 @@ APPS: dict[str, App] = {
     "answer": app_answer,
     "wait": app_wait,
     "hangup": app_hangup,
+    "set": app_set,
     "busy": app_busy,
     "senddtmf": app_senddtmf,
     "queue": app_queue,

@@ -25,6 +25,7 @@ class Features:
         self.park_range = range(701, 721)
         self.parkinglot = "default"
         self.recordings: dict[str, dict[str, Any]] = {}
+        self.spies: list[Spy] = []
         # res_parking adds an extension per space to the lot's context: dialling it retrieves
         for space in self.park_range:
             engine.dialplan.add(self.context, str(space),
@@ -251,6 +252,12 @@ class Features:
         if target.pbx is not None:
             # the explicit goto lands on priority 1, then the app's return moves past it
             target.pbx.goto(context, exten, 2 if in_app else 1)
+        else:  # a dialled channel (the premises through the trunk) gets a PBX of its own
+            from .dialplan import Pbx
+
+            target.on_answer = target.on_hangup = None
+            target.on_busy = None
+            Pbx(eng, target, context, exten, 1).start()
         return ""
 
     # -- attended transfer (AMI Atxfer) ------------------------------------------------------
@@ -367,44 +374,11 @@ class Features:
 
     # -- ChanSpy -------------------------------------------------------------------------
     def app_chanspy(self, pbx: Pbx, data: str) -> bool:
-        eng = self.engine
-        prefix = data.split(",")[0]
-        spyee = next((c for c in eng.channels.values() if c.name.startswith(prefix)
-                      and c.half == 2 and not c.dead), None)
-        if spyee is None:
-            return True
-        spyer = pbx.ch
-        eng.emit("ChanSpyStart", "call,all", spyer.snapshot("Spyer") + spyee.snapshot("Spyee"))
-        st = {"spyer_gone": False, "stopped": False}
-
-        def spyee_hanging_up(cause: int) -> int:
-            """Between the spyee's SoftHangupRequest and its Hangup, as the capture shows;
-            Asterisk then reports the spied Local half's cause as 0."""
-            st["stopped"] = True
-            eng.emit("ChanSpyStop", "call,all", spyer.snapshot("Spyer")
-                     + spyee.snapshot("Spyee"))
-            return 0
-
-        def spyee_gone() -> None:
-            if pbx.finished:
-                return
-            if not st["stopped"]:
-                spyee_hanging_up(16)
-            if st["spyer_gone"]:  # the spyer's hangup waited for the spy to end
-                pbx.finished = True
-                eng.hangup(spyer, int(spyer.extra.get("req_cause", 16)))
-            else:
-                pbx.resume()
-
-        spyee.extra["before_hangup"] = spyee_hanging_up
-        spyee.extra.setdefault("after_hangup", []).append(spyee_gone)
-
-        def spyer_gone() -> None:
-            # ChanSpy keeps spying while its own hangup is pending (the lab's order)
-            st["spyer_gone"] = True
-
-        pbx.cleanup = spyer_gone
-        return False
+        """ChanSpy(target,options): see :class:`Spy`."""
+        spec, _, options = data.partition(",")
+        spy = Spy(self, pbx, spec.strip(), options)
+        self.spies.append(spy)
+        return spy.start()
 
     # -- MixMonitor ------------------------------------------------------------------------
     def mixmonitor(self, ch: Channel, filename: str) -> None:
@@ -429,6 +403,153 @@ class Features:
         write_wav(rec["path"], seconds)
         self.engine.chan_event("MixMonitorStop", ch)
         return True
+
+
+SPY_KEYS = {"4": "listen", "5": "whisper", "6": "barge"}
+
+
+def spy_mode_of(options: str) -> str:
+    """ChanSpy's starting mode: ``B`` barge, ``w`` whisper, else listen."""
+    if "B" in options:
+        return "barge"
+    return "whisper" if "w" in options else "listen"
+
+
+class Spy:
+    """One ChanSpy, as app_chanspy.c runs it.
+
+    The target is a channel-name prefix (the first live channel whose name starts with it: the
+    phone end of a Local pair, or a real channel), or with ``u`` one channel's exact name or
+    uniqueid. ``ChanSpyStart`` when it attaches, ``ChanSpyStop`` between the spied channel's
+    hangup request and its ``Hangup``. Then: with ``E`` ChanSpy returns (the dialplan goes on);
+    with ``u`` the channel is gone, so it ends; otherwise it keeps scanning every 100 ms and
+    attaches to the next matching channel, the agent's *next* call (what real Asterisk did in
+    the lab: a spy nobody asked for). ``d``: DTMF 4/5/6 received on the spying channel switch
+    to listen/whisper/barge (AMI PlayDTMF with ``Receive: true`` sends them as if pressed).
+
+    The spying channel's own hangup: an explicit one (AMI Hangup) ends the spy at once; a
+    hangup request passed on by its Local other half waits until the spied channel ends
+    (the lab's supervisor_whisper order)."""
+
+    SCAN = 0.1
+
+    def __init__(self, features: Features, pbx: Pbx, spec: str, options: str) -> None:
+        self.engine = features.engine
+        self.pbx, self.spec, self.options = pbx, spec, options
+        self.spyer = pbx.ch
+        self.mode = spy_mode_of(options)
+        self.exact = "u" in options
+        self.exit_on_hangup = "E" in options
+        self.target: Channel | None = None
+        self.spyer_gone = False
+        self.over = False
+        self.timer: Any = None
+        self.attached: list[str] = []  # names of the channels spied on, in order
+
+    def start(self) -> bool:
+        self.spyer.extra["spying"] = True
+        if "d" in self.options:
+            self.spyer.extra["dtmf_sink"] = self._digit
+        self.pbx.cleanup = self._spyer_hangup
+        self._scan()
+        return False
+
+    def _find(self) -> Channel | None:
+        eng = self.engine
+        if self.exact:
+            ch = eng.find_channel(self.spec)
+            return ch if ch is not None and not ch.dead and ch is not self.spyer else None
+        for ch in eng.channels.values():
+            if (ch.name.startswith(self.spec) and not ch.dead and ch is not self.spyer
+                    and ch.half != 1 and not ch.extra.get("spying")):
+                return ch
+        return None
+
+    def _scan(self) -> None:
+        self.timer = None
+        if self.over:
+            return
+        target = self._find()
+        if target is not None:
+            self._attach(target)
+        elif self.exact:
+            self._finish(resume=False)  # the named channel does not exist (any more)
+        else:
+            self.timer = self.engine.later(self.SCAN, self._scan)
+
+    def _attach(self, target: Channel) -> None:
+        eng = self.engine
+        self.target = target
+        self.attached.append(target.name)
+        eng.emit("ChanSpyStart", "call,all", self.spyer.snapshot("Spyer")
+                 + target.snapshot("Spyee"))
+        previous = target.extra.get("pre_hangup")
+
+        def last_words() -> None:
+            if previous is not None:
+                previous()
+            self._stop_event(target)
+
+        target.extra["pre_hangup"] = last_words
+        if target.pbx is not None and target.is_local:
+            # Asterisk reports the spied Local half's cause as 0 (supervisor_whisper)
+            target.extra["before_hangup"] = lambda cause: 0 if self._stop_event(target) else cause
+        target.extra.setdefault("after_hangup", []).append(lambda: self._spyee_gone(target))
+
+    def _stop_event(self, target: Channel) -> bool:
+        """ChanSpyStop, once per attachment; whether it was sent now."""
+        if self.target is not target:
+            return False
+        self.target = None
+        self.engine.emit("ChanSpyStop", "call,all", self.spyer.snapshot("Spyer")
+                         + target.snapshot("Spyee"))
+        return True
+
+    def _spyee_gone(self, target: Channel) -> None:
+        if self.over or target.name != (self.attached[-1] if self.attached else None):
+            return
+        self._stop_event(target)
+        if self.spyer_gone:
+            self._finish(resume=False)
+        elif self.exit_on_hangup:
+            self._finish(resume=True)
+        elif self.exact:
+            self._finish(resume=False)
+        else:
+            self.timer = self.engine.later(self.SCAN, self._scan)
+
+    def _spyer_hangup(self) -> None:
+        if self.target is not None and not self.spyer.extra.get("explicit_hangup"):
+            self.spyer_gone = True  # keeps spying until the spied channel ends (lab order)
+            return
+        if self.target is not None:
+            self._stop_event(self.target)
+        self._finish(resume=False)
+
+    def _finish(self, resume: bool) -> None:
+        if self.over:
+            return
+        self.over = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.spyer.extra.pop("spying", None)
+        self.spyer.extra.pop("dtmf_sink", None)
+        pbx = self.pbx
+        if pbx.finished:
+            return
+        if resume and not self.spyer_gone:
+            pbx.resume()
+        elif self.spyer_gone:
+            pbx.finished = True
+            self.engine.hangup(self.spyer, int(self.spyer.extra.get("req_cause", 16)))
+        else:
+            pbx.end()
+
+    def _digit(self, digit: str) -> None:
+        mode = SPY_KEYS.get(digit)
+        if mode is not None and not self.over:
+            self.mode = mode
 
 
 def _prefixed(pairs: list[tuple[str, str]], prefix: str) -> list[tuple[str, str]]:

@@ -90,10 +90,14 @@ class Media:
         self.engine.later(DTMF_DURATION, self._receive_end, ch, digit)
 
     def _receive_end(self, ch: Channel, digit: str) -> None:
+        self.receive_end(ch, digit, int(DTMF_DURATION * 1000))
+
+    def receive_end(self, ch: Channel, digit: str, duration_ms: int) -> None:
+        """The end of a digit read on ``ch``: DTMFEnd (Received), then whoever listens."""
         if ch.dead:
             return
         self.engine.chan_event("DTMFEnd", ch, [
-            ("Digit", digit), ("DurationMs", str(int(DTMF_DURATION * 1000))),
+            ("Digit", digit), ("DurationMs", str(duration_ms)),
             ("Direction", "Received")], "dtmf,all")
         sink: DigitSink | None = ch.extra.get("dtmf_sink")
         if sink is not None:

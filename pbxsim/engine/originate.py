@@ -47,6 +47,7 @@ def originate(engine: Engine, req: OriginateRequest, result: Result) -> None:
     a, b = engine.local_pair(req.channel, uid1=req.channel_id or None,
                              uid2=req.other_channel_id or None)
     a.appl, a.data = "AppDial2", "(Outgoing Line)"
+    a.extra["originated"] = True  # the phone rings for its own user (pbxsim.engine.phones)
     engine.chan_event("Newexten", a, [("Extension", a.exten), ("Application", "AppDial2"),
                                       ("AppData", "(Outgoing Line)")], "dialplan,all")
     if not engine.dialplan.exists(b.context, b.exten):

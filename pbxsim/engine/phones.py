@@ -23,17 +23,24 @@ if TYPE_CHECKING:
 @dataclass
 class PhoneConfig:
     """``auto_answer``: seconds of ringing before the phone answers by itself (None: only when
-    told). ``talk``: seconds after answering before it hangs up by itself (None: never)."""
+    told). ``talk``: seconds after answering before it hangs up by itself (None: never).
+    ``answers``: False for a phone that never answers by itself, not even a call placed for
+    its user (unplugged, the browser tab closed): that call's own leg rings out."""
 
     auto_answer: float | None = None
     talk: float | None = None
+    answers: bool = True
 
 
 @dataclass
 class TrunkScript:
     """What a premises number does: ``answer`` after ``after`` s and talk ``talk`` s; ``busy``
     after ``after`` s; ``noanswer`` rings until the caller gives up; ``voicemail`` answers
-    after ``after`` s, plays a greeting and records for ``talk`` s."""
+    after ``after`` s, plays a greeting and records for ``talk`` s. Through the SIP trunk also
+    (the lab's verify_* captures): ``silent`` (the carrier sends nothing, not even ringing),
+    ``congestion`` (503: all circuits busy), ``invalid`` (404: unallocated number),
+    ``absent`` (480: the subscriber's phone is off) and ``unavailable`` (the trunk itself
+    cannot be reached: no channel at all)."""
 
     outcome: str = "answer"
     after: float = 3.0
@@ -48,7 +55,25 @@ class Ringing:
     caller_name: str
 
 
-OUTCOMES = ("answer", "busy", "noanswer", "voicemail")
+OUTCOMES = ("answer", "busy", "noanswer", "voicemail", "silent", "congestion", "invalid",
+            "absent", "unavailable")
+AUTOANSWER_VAR = "VIGIL_AUTOANSWER"
+
+
+def autoanswer_requested(ch: Channel) -> bool:
+    """A phone leg Vigil placed for its user: the variable reached the phone's channel, or
+    (a SIP endpoint) the INVITE carries asterisk-config's ``Call-Info: …;answer-after=0``."""
+    if (ch.get_var(AUTOANSWER_VAR) or "").lower() == "yes":
+        return True
+    info = ch.extra.get("sip_headers", {}).get("Call-Info", "")
+    return "answer-after=0" in info.replace(" ", "")
+
+
+def originated_leg(ch: Channel) -> bool:
+    """Whether ``ch`` (a phone's channel) is a leg the PBX originated to the phone itself
+    (AMI Originate), not a call someone placed to it."""
+    peer = ch.local_peer
+    return bool(ch.extra.get("originated") or (peer is not None and peer.extra.get("originated")))
 
 
 class Phones:
@@ -63,11 +88,14 @@ class Phones:
         # PJSIP endpoints (pjsip.conf: endpoint -> context) and their channels (ringing or up)
         self.endpoints: dict[str, str] = {"1101": "agent-phones"}
         self.endpoint_legs: dict[str, list[Channel]] = {}
+        #: the carrier endpoint: ``Dial(PJSIP/<number>@trunk)`` reaches the scripted premises
+        self.trunk_endpoint = "trunk"
+        self.trunk_context = "from-pstn"
 
     # -- configuration ----------------------------------------------------------------------
     def add_phone(self, exten: str, auto_answer: float | None = None,
-                  talk: float | None = None) -> None:
-        self.config[exten] = PhoneConfig(auto_answer, talk)
+                  talk: float | None = None, answers: bool = True) -> None:
+        self.config[exten] = PhoneConfig(auto_answer, talk, answers)
 
     def script_number(self, number: str, outcome: str, after: float = 3.0,
                       talk: float = 8.0) -> None:
@@ -97,10 +125,26 @@ class Phones:
         legs = self.endpoint_legs.setdefault(endpoint, [])
         legs.append(ch)
         ch.extra.setdefault("after_hangup", []).append(lambda: legs.remove(ch))
-        cfg = self.config.get(endpoint, self.default)
-        if cfg.auto_answer is not None:
-            ch.extra["answer_timer"] = self.engine.later(cfg.auto_answer, self._answer_endpoint,
-                                                         ch)
+        delay = self._auto_answer_delay(endpoint, ch)
+        if delay is not None:
+            ch.extra["answer_timer"] = self.engine.later(delay, self._answer_endpoint, ch)
+
+    def _auto_answer_delay(self, exten: str, ch: Channel) -> float | None:
+        """When the phone answers by itself: at once for a call placed for its user (its
+        channel carries ``VIGIL_AUTOANSWER=yes``, inherited from the Originate as Asterisk
+        inherits ``_``/``__`` variables, as the real phone answers on the ``Call-Info:
+        …;answer-after=0`` header asterisk-config's pre-dial handler adds); after the
+        configured delay (the demo's hands-free agent) for a call that comes *to* it (a queue,
+        a transfer), never for a leg the PBX originates on its user's behalf; else never
+        (someone answers it)."""
+        cfg = self.config.get(exten, self.default)
+        if not cfg.answers:
+            return None
+        if autoanswer_requested(ch):
+            return 0.0
+        if cfg.auto_answer is None or originated_leg(ch):
+            return None
+        return cfg.auto_answer
 
     def _answer_endpoint(self, ch: Channel) -> None:
         timer = ch.extra.pop("answer_timer", None)
@@ -235,9 +279,9 @@ class Phones:
         """SimPhone(): ring until answered from outside or by auto-answer."""
         exten = pbx.ch.exten
         self.live.setdefault(exten, []).append(pbx)
-        cfg = self.config.get(exten, self.default)
-        if cfg.auto_answer is not None:
-            pbx.extra_timer = self.engine.later(cfg.auto_answer, self._answer, pbx)
+        delay = self._auto_answer_delay(exten, pbx.ch)
+        if delay is not None:
+            pbx.extra_timer = self.engine.later(delay, self._answer, pbx)
 
         def gone() -> None:
             self._drop(pbx)

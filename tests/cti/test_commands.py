@@ -47,18 +47,32 @@ def test_verification_call_has_ids_known_before_the_call() -> None:
                                     incident_id="42", caller_id='"Alarm Center" <4000>')) == (
         "Action: Originate\r\nChannel: PJSIP/1101\r\nContext: outbound\r\n"
         "Exten: 139-0000-0002\r\nPriority: 1\r\nCallerID: \"Alarm Center\" <4000>\r\n"
-        "Timeout: 30000\r\nAsync: true\r\nVariable: VIGIL_INCIDENT_ID=42\r\n"
+        "Timeout: 30000\r\nAsync: true\r\nVariable: _VIGIL_AUTOANSWER=yes\r\n"
+        "Variable: VIGIL_INCIDENT_ID=42\r\n"
         "ChannelId: verif-42-13900000002\r\nOtherChannelId: verif-42-13900000002-2\r\n\r\n")
 
 
-@pytest.mark.parametrize(("mode", "options"), [("listen", "q"), ("whisper", "qw"),
-                                               ("barge", "qB")])
-def test_spy_modes(mode: str, options: str) -> None:
-    assert text(c.spy("PJSIP/2001", "PJSIP/1101", mode, caller_id="Supervisor <2001>")) == (
-        "Action: Originate\r\nChannel: PJSIP/2001\r\nApplication: ChanSpy\r\n"
-        f"Data: PJSIP/1101,{options}\r\nCallerID: Supervisor <2001>\r\nAsync: true\r\n\r\n")
+@pytest.mark.parametrize(("mode", "exten"), [("listen", "811001"), ("whisper", "821001"),
+                                             ("barge", "831001")])
+def test_spy_goes_through_the_dialplan_on_one_channel(mode: str, exten: str) -> None:
+    """Never Application=ChanSpy: [supervisor-spy] runs it with E, d and u."""
+    assert text(c.spy_call("Local/2001@agent-phones", "1001", mode, context="supervisor-spy",
+                           spied_channel="PJSIP/1001-0000000a", caller_id="Supervisor <2001>",
+                           channel_id="spy-2001-1", timeout_ms=30000)) == (
+        "Action: Originate\r\nChannel: Local/2001@agent-phones\r\nContext: supervisor-spy\r\n"
+        f"Exten: {exten}\r\nPriority: 1\r\nCallerID: Supervisor <2001>\r\nTimeout: 30000\r\n"
+        "Async: true\r\nVariable: _VIGIL_AUTOANSWER=yes\r\n"
+        "Variable: VIGIL_SPY_CHANNEL=PJSIP/1001-0000000a\r\n"
+        "ChannelId: spy-2001-1\r\nOtherChannelId: spy-2001-1-2\r\n\r\n")
     with pytest.raises(ValueError):
-        c.spy("PJSIP/2001", "PJSIP/1101", "shout")
+        c.spy_call("Local/2001@agent-phones", "1001", "shout", context="supervisor-spy")
+
+
+def test_spy_mode_is_the_key_received_on_the_spying_channel() -> None:
+    assert text(c.play_dtmf("Local/2001@agent-phones-00000002;1", c.SPY_KEYS["whisper"],
+                            receive=True)) == (
+        "Action: PlayDTMF\r\nChannel: Local/2001@agent-phones-00000002;1\r\nDigit: 5\r\n"
+        "Duration: 250\r\nReceive: true\r\n\r\n")
 
 
 def test_hangup_and_transfers() -> None:

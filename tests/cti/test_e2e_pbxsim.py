@@ -12,7 +12,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -173,30 +172,6 @@ async def test_unknown_caller_pops_an_empty_card(world: World) -> None:
     pop = await world.until(sub, "screenpop")
     assert pop.data["new_subscriber"] is True and pop.data["account"] is None
     assert pop.data["caller_id"] == "+8613111112222"
-    sub.close()
-
-
-@pytest.mark.parametrize(("outcome", "expected"), [("answer", "answered"), ("busy", "busy")])
-async def test_verification_call_request_to_result(world: World, outcome: str,
-                                                   expected: str) -> None:
-    world.sim.engine.phones.script_number("13900000002", outcome, after=3.0, talk=4.0)
-    sub = world.services.bus.subscribe("verification.call_result", "screenpop", name="test")
-    world.services.bus.publish_nowait("verification.call_requested", {
-        "incident_id": 42, "call_id": 7, "operator_id": world.agent_id, "operator": "agent1",
-        "number": "+8613900000002", "contact_id": None, "contact_name": "premises",
-        "account_id": None})
-    pop = await world.until(sub, "screenpop")
-    assert pop.data["direction"] == "outbound" and pop.data["user_id"] == world.agent_id
-    await world.run_for(1.0)
-    assert world.sim.engine.phones.answer("1001")  # the operator's phone rang first
-    result = await world.until(sub, "verification.call_result")
-    data: dict[str, Any] = dict(result.data)
-    assert (data["call_id"], data["incident_id"], data["result"]) == (7, 42, expected)
-    assert data["operator_id"] == world.agent_id and data["call_record_id"] is not None
-    async with world.services.db.session() as s:
-        rows, _ = await list_records(s, CallFilter(direction="outbound"))
-    assert [r.id for r in rows] == [data["call_record_id"]]
-    assert rows[0].incident_id == "42" and rows[0].called_number == "13900000002"
     sub.close()
 
 

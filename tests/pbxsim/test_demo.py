@@ -79,7 +79,7 @@ def verification(sim: PbxSim, number: str) -> list[Pairs]:
     results: list[Pairs] = []
     originate(sim.engine, OriginateRequest(
         channel="Local/1001@phones", context="outbound", exten=number,
-        variables=[("INCIDENT_ID", "42")]), results.append)
+        variables=[("INCIDENT_ID", "42"), ("_VIGIL_AUTOANSWER", "yes")]), results.append)
     return results
 
 

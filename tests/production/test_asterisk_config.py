@@ -153,16 +153,49 @@ def test_spy_extensions_run_chanspy_with_the_mode_options(dialplan: Dialplan) ->
         exten = refs.spy_extension(mode, "1001")
         found = spy.find(exten)
         assert found is not None, mode
-        chanspy = [p for p in found.priorities if p.app == "ChanSpy"]
-        assert chanspy, mode
-        target, _, opts = chanspy[0].args.partition(",")
-        assert target == "PJSIP/${EXTEN:2}-"
-        assert set(options) <= set(opts), (mode, opts)
-        # no other mode's distinguishing option sneaks in
-        assert ("w" in opts) == ("w" in options) and ("B" in opts) == ("B" in options)
+        args = [(p.app, p.args) for p in found.priorities]
+        assert ("Set", f"{refs.VAR_SPY_MODE}={mode}") in args  # Vigil reads the mode
+        assert ("Set", f"SPY_OPTIONS={options}") in args
+        assert ("Goto", f"{refs.CTX_SPY_RUN},${{EXTEN:2}},1") in args
+    run = dialplan.contexts[refs.CTX_SPY_RUN].find("1001")
+    assert run is not None
+    chanspy = [p.args.split(",") for p in run.priorities if p.app == "ChanSpy"]
+    # the one channel Vigil names (u), else the agent's phone by prefix; always E and d
+    assert chanspy == [[f"${{{refs.VAR_SPY_CHANNEL}}}", "${SPY_OPTIONS}" + refs.SPY_ALWAYS + "u"],
+                       ["PJSIP/${EXTEN}-", "${SPY_OPTIONS}" + refs.SPY_ALWAYS]]
+    # no ChanSpy anywhere keeps spying after the spied channel hung up
+    for _ctx, _ext, pri in dialplan.applications():
+        if pri.app == "ChanSpy":
+            assert "E" in pri.args.split(",")[1], pri.args
     supervisors = dialplan.contexts[refs.CTX_FROM_SUPERVISORS]
     assert refs.CTX_SPY in supervisors.includes
     assert refs.CTX_SPY not in dialplan.contexts[refs.CTX_FROM_AGENTS].includes
+    assert refs.CTX_SPY_RUN not in supervisors.includes  # reached only through the 8X codes
+
+
+def test_vigil_and_the_dialplan_agree_on_spy_codes() -> None:
+    from cti import commands
+
+    assert commands.SPY_PREFIXES == refs.SPY_PREFIXES
+    assert commands.SPY_OPTIONS == refs.SPY_OPTIONS
+
+
+def test_auto_answer_reaches_the_phone_channel_and_stops_there(dialplan: Dialplan) -> None:
+    """Vigil sets _VIGIL_AUTOANSWER (one level of inheritance): the phone's PJSIP channel,
+    Dialled by [agent-phones], has it for the pre-dial handler; the trunk's does not keep it."""
+    from cti import commands
+
+    assert commands.AUTOANSWER == "_" + refs.VAR_AUTOANSWER
+    phones = dialplan.contexts[refs.CTX_AGENT_PHONES].find("1001")
+    assert phones is not None
+    dial = next(p.args for p in phones.priorities if p.app == "Dial")
+    assert dial.startswith("PJSIP/${EXTEN},") and "b(vigil-autoanswer^s^1)" in dial
+    handler = dialplan.contexts["vigil-autoanswer"].find("s")
+    assert handler is not None
+    sets = [p.args for p in handler.priorities if p.app == "Set"]
+    # what Asterisk 22 ran in the lab (full log of verify_*): Set("PJSIP/1001-0000000f",
+    # "PJSIP_HEADER(add,Call-Info)=<sip:vigil>;answer-after=0"), the \\; unescaped
+    assert sets == ["PJSIP_HEADER(add,Call-Info)=<sip:vigil>;answer-after=0"]
 
 
 def test_agi_paths_match_both_ways(dialplan: Dialplan) -> None:
@@ -373,7 +406,8 @@ def test_manager_least_privilege_and_filters(generated: Path) -> None:
     filters = {e.key: e.value for e in user.entries if e.key.startswith("eventfilter")}
     excluded = {m.group(1) for k in filters
                 if (m := re.search(r"action\(exclude\),name\((\w+)\)\)$", k))}
-    assert {"Newexten", "RTCPSent", "RTCPReceived"} <= excluded
+    assert {"Newexten", "RTCPSent", "RTCPReceived", "DTMFBegin"} <= excluded
+    assert "DTMFEnd" not in excluded  # a spy's mode switch (keys 4/5/6) is followed from it
     varset = [v for k, v in filters.items() if "name(VarSet)" in k and "header(Variable)" in k]
     assert varset == [refs.not_prefixed_regex()]
     # what the VarSet filter drops and keeps (Python's re agrees with POSIX ERE here)
