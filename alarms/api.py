@@ -178,7 +178,7 @@ async def _plan_steps(session: AsyncSession, kind: str, account_id: int) -> list
         (ActionPlan.account_id.is_(None)) | (ActionPlan.account_id == account_id)))).scalars()
     rules = [plans.PlanRule(p.id, p.account_id, p.zone, p.match, p.priority, p.event_class,
                             tuple(p.steps or ())) for p in rows]
-    return plans.resolve(rules, kind, kind_info(kind)[0], account_id, None)[1]
+    return plans.resolve(rules, kind, kind_info(kind).event_class, account_id, None)[1]
 
 
 async def open_operator_incident(session: AsyncSession, account_id: int) -> Incident | None:
@@ -208,7 +208,8 @@ async def raise_duress(session: AsyncSession, clock: Clock, actor: audit.Actor,
         inc = await open_operator_incident(session, account_id)
     text = "duress code given" + (f": {note}" if note else "")
     if inc is None:
-        event_class, prio, desk = kind_info("duress")
+        duress = kind_info("duress")
+        event_class, prio, desk = duress.event_class, duress.priority, duress.desk
         number, name = await _account_ref(session, clock, account_id)
         steps = plans.add_step(plans.checklist(await _plan_steps(session, "duress", account_id)),
                                "notify_police", first=True)

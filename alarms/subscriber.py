@@ -5,7 +5,8 @@ Which account a signal belongs to: a receiver with a configured account prefix
 (``VIGIL_ALARMS_RECEIVER_PREFIXES``) reports numbers of that prefix only; a receiver without one
 reports an account of no prefix or, failing that, the one live account with that number under
 any prefix (several are ambiguous: unknown, until the receiver's prefix is configured).
-:func:`find_account_info` is that rule, shared with the receivers' unknown-account check.
+:func:`pick_account` is that rule; the engine's account book applies it in memory, for the
+engine and for the signal journal.
 
 crm does not (yet) offer contact e-mail addresses or callback visits; the engine degrades
 gracefully without them.
@@ -16,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import alerts
 from core.audit import Actor
@@ -47,14 +46,6 @@ class CallTarget:
     name: str
     numbers: list[str] = field(default_factory=list)
     has_passcode: bool = False
-
-
-async def find_account_info(session: AsyncSession, number: str,
-                            receiver_prefix: str | None) -> dict[str, Any] | None:
-    """crm's live account a receiver reports as ``number``; ``receiver_prefix`` None means the
-    receiver has no configured prefix (see the module's docstring)."""
-    return pick_account(await crm.find_account_infos(session, [number]), number,
-                        receiver_prefix)
 
 
 def pick_account(rows: Sequence[dict[str, Any]], number: str,

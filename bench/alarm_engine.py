@@ -34,7 +34,7 @@ from sqlalchemy import insert  # noqa: E402
 
 from alarms.config import AlarmSettings  # noqa: E402
 from alarms.runtime import make_engine  # noqa: E402
-from core import heap  # noqa: E402
+from core import event_codes, heap  # noqa: E402
 from core.bus import Bus  # noqa: E402
 from core.clock import SystemClock  # noqa: E402
 from core.db import Database  # noqa: E402
@@ -60,19 +60,31 @@ async def seed_accounts(db: Database, n: int) -> None:
             await s.execute(insert(Account), rows[i:i + 5000])
 
 
+def _classification(code: str, qualifier: str) -> dict[str, Any]:
+    """What the receiver's Signal carries for the code (see core.event_codes)."""
+    c = event_codes.classify("cid", code, qualifier)
+    return {"event_class": c.event_class, "priority": c.priority, "kind": c.kind,
+            "desk": c.desk, "restore": c.restore, "arming": c.arming}
+
+
+CLASSIFIED = {(code, q): _classification(code, q) for code in ("130", "401", "602", "301")
+              for q in ("new", "restore")}
+
+
 def make_signal(n: int, rng: random.Random, hot: int = ACCOUNTS) -> dict[str, Any]:
+    """``signal.received`` as the journal publishes it (the receiver's classification
+    carried)."""
     acct = f"{rng.randrange(hot):06d}"
     r = rng.random()
-    code, qual, cls = (("130", "new", "alarm") if r < 0.7 else
-                       ("130", "restore", "restore") if r < 0.8 else
-                       ("401", "new" if r < 0.85 else "restore", "open_close") if r < 0.9 else
-                       ("602", "new", "test") if r < 0.95 else ("301", "new", "trouble"))
+    code, qual = (("130", "new") if r < 0.7 else
+                  ("130", "restore") if r < 0.8 else
+                  ("401", "new" if r < 0.85 else "restore") if r < 0.9 else
+                  ("602", "new") if r < 0.95 else ("301", "new"))
     return {"received_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
             "receiver": "dc09", "line": "R01L1", "protocol": "dc09", "account": acct,
             "event_code": code, "event_system": "cid", "qualifier": qual, "partition": "01",
             "zone": f"{rng.randrange(1, 9):03d}", "user": None, "panel_time": None,
-            "sequence": "0001", "extra": {}, "event_class": cls, "priority": 2,
-            "signal_id": str(n)}
+            "sequence": "0001", "extra": {}, **CLASSIFIED[(code, qual)], "signal_id": str(n)}
 
 
 async def settle_database(url: str) -> None:

@@ -1,7 +1,7 @@
 """AMI events per second through the decoder and the CTI state model, and screen-pop latency
 (prints JSON).
 
-Throughput: all captures in ../shared/asterisk-captures are concatenated and repeated; each
+Throughput: all captures in tests/fixtures/asterisk-captures are concatenated and repeated; each
 repetition's Uniqueids/Linkedids are made distinct so the model keeps building and finishing calls
 instead of piling up duplicates.
 
@@ -54,7 +54,7 @@ from cti.popdetail import detail_source  # noqa: E402
 from cti.screenpop import ScreenPop  # noqa: E402
 from vigil import migrate  # noqa: E402
 
-CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "asterisk-captures"
+CAPTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "asterisk-captures"
 
 
 def build_stream(repeats: int) -> bytes:

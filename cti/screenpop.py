@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.bus import Bus
 from core.clock import Clock
 from core.db import Database
+from core.ttl import TTLCache
 from crm import services as crm
 from cti.agents import AgentDirectory, extension_of
 from cti.callview import user_channels
@@ -97,26 +98,6 @@ def ringing_of(msg: Mapping[str, str], model: CtiModel | None) -> Ringing:
         caller_name=_clean(msg.get("CallerIDName")), call_id=call_id,
         uniqueid=msg.get("Uniqueid") or None, ring_id=msg.get("DestUniqueid") or None,
         account_id=account or None, ivr_path=path or None)
-
-
-class _TtlCache:
-    """A small LRU of recent summaries (monotonic seconds)."""
-
-    def __init__(self, ttl: float, size: int = 512) -> None:
-        self.ttl, self.size = ttl, size
-        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
-
-    def get(self, key: Any, now: float) -> Any:
-        hit = self._items.get(key)
-        if hit is None or now - hit[0] > self.ttl:
-            return None
-        return hit[1]
-
-    def put(self, key: Any, value: Any, now: float) -> None:
-        self._items[key] = (now, value)
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
 
 
 def _light_account(owner: crm.PhoneOwner) -> Json:
@@ -174,7 +155,7 @@ class ScreenPop:
         self.directory = directory
         self.model = model
         self.region = region
-        self._cache = _TtlCache(cache_seconds)
+        self._cache: TTLCache[Any, Json] = TTLCache(cache_seconds, size=512)  # recent summaries
         self.detail: DetailSource = detail or InlineDetail(db)
         self._building: dict[int, asyncio.Future[Json | None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -222,7 +203,7 @@ class ScreenPop:
             card = await quick_card(s, account_id, number, self.region)
         account = card["account"]
         if account is not None:
-            cached = self._cache.get(account["id"], self.clock.monotonic())
+            cached = self._cache.value(account["id"], self.clock.monotonic())
             if cached is not None:
                 card["account"] = cached
                 card["detail"] = True
@@ -234,7 +215,7 @@ class ScreenPop:
         """The cached summary, else the one being built for an earlier ring (ringall rings
         every agent with the same caller), else a new one from the detail source."""
         now = self.clock.monotonic()
-        cached = self._cache.get(account_id, now)
+        cached = self._cache.value(account_id, now)
         if cached is not None:
             return dict(cached)
         building = self._building.get(account_id)

@@ -24,6 +24,7 @@ from core import audit
 from core.bus import Bus
 from core.clock import Clock
 from core.db import Database
+from core.event_codes import KINDS
 from crm import services as crm
 from ivr.ports import (
     ArmedState,
@@ -138,7 +139,7 @@ _EVENT_KINDS: dict[str, EventKind] = {
     "closing": "close", "unscheduled_close": "close", "test": "test", "trouble": "trouble",
     "ac_loss": "trouble", "low_battery": "trouble", "comm_trouble": "trouble",
 }
-_ALARM_KINDS = {"duress", "fire", "panic", "medical", "burglary", "tamper", "alarm_24h"}
+_ALARM_KINDS = frozenset(k for k, i in KINDS.items() if i.event_class == "alarm")
 
 
 def event_kind(kind: str) -> EventKind:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from receivers import event_codes
+from core import event_codes
 from receivers.signal import Signal
 
 QUALIFIERS: Final[dict[str, str]] = {"1": "new", "3": "restore", "6": "status"}

@@ -21,7 +21,8 @@ from typing import Final, Literal
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from receivers import contact_id, event_codes
+from core import event_codes
+from receivers import contact_id
 from receivers.outcome import Accepted, Outcome, Rejected
 from receivers.signal import Signal
 

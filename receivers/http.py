@@ -20,10 +20,9 @@ from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_va
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import audit
+from core import audit, event_codes
 from core.deps import actor_of, db_session, get_services, require_role
 from core.models import Role, User
-from receivers import event_codes
 from receivers.config import (
     DEFAULT_ACCOUNT,
     endpoint_public,

@@ -59,10 +59,13 @@ AccountKey = tuple[str, str]  # (receiver, account)
 
 
 class AccountDirectory(Protocol):
-    """Tells which accounts exist (crm's lookup, injected by the composition root)."""
+    """Which subscriber each signal belongs to (injected by the composition root: the alarm
+    engine's account book). The journal asks once per signal, stores whether there is one and
+    publishes the answer, so no consumer looks the account up again."""
 
-    async def known(self, accounts: set[AccountKey]) -> dict[AccountKey, bool]:
-        """For each (receiver, account): True when the subscriber exists."""
+    async def account_ids(self, accounts: set[AccountKey]) -> dict[AccountKey, int | None]:
+        """For each (receiver, account as reported): the subscriber's id, None when there is
+        none; a pair left out was not checked."""
         ...
 
 
@@ -83,7 +86,7 @@ class _Prepared:
     depends: list[asyncio.Future[None] | None] = field(default_factory=list)
     fresh: dict[Hashable, datetime] = field(default_factory=dict)
     to_store: list[Signal] = field(default_factory=list)
-    unknown: dict[AccountKey, bool] = field(default_factory=dict)
+    accounts: dict[AccountKey, int | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -133,7 +136,7 @@ async def journaled(session: AsyncSession, since: datetime, until: datetime,
                                    SignalRecord.received_at < until,
                                    SignalRecord.id > after_id)
         .order_by(SignalRecord.id).limit(limit))).scalars().all()
-    return [{**_signal_of(r).to_dict(), "signal_id": r.id,
+    return [{**_signal_of(r).to_dict(), "signal_id": r.id, "account_id": None,
              "unknown_account": bool(r.unknown_account)} for r in rows]
 
 
@@ -371,7 +374,7 @@ class SignalJournal:
         for key, at in prep.fresh.items():
             self._committing[key] = (at, prep.done)
         prep.to_store = [s for s, k in zip(signals, prep.keep, strict=True) if k]
-        prep.unknown = await self._unknown_accounts(prep.to_store)
+        prep.accounts = await self._accounts(prep.to_store)
         return prep
 
     async def _commit(self, prep: _Prepared) -> None:
@@ -379,8 +382,7 @@ class SignalJournal:
         ids: list[int] = []
         try:
             if prep.to_store:
-                rows = [record_row(s, prep.unknown.get((s.receiver, s.account)))
-                        for s in prep.to_store]
+                rows = [record_row(s, _unknown(prep.accounts, s)) for s in prep.to_store]
                 ids = await self._insert(rows)
         except BaseException as exc:
             self._release(prep)
@@ -415,10 +417,10 @@ class SignalJournal:
         self.stats.largest_batch = max(self.stats.largest_batch, len(prep.signals))
         if self.bus is not None:
             for sig, sid in zip(prep.to_store, ids, strict=True):
-                flag = prep.unknown.get((sig.receiver, sig.account))
-                self.bus.publish_nowait(
-                    self.topic, {**sig.to_dict(), "signal_id": sid, "unknown_account": bool(flag)}
-                )
+                self.bus.publish_nowait(self.topic, {
+                    **sig.to_dict(), "signal_id": sid,
+                    "account_id": prep.accounts.get((sig.receiver, sig.account)),
+                    "unknown_account": bool(_unknown(prep.accounts, sig))})
 
     def _release(self, prep: _Prepared) -> None:
         for key in prep.fresh:
@@ -521,14 +523,19 @@ class SignalJournal:
                         found[key] = at
         return found
 
-    async def _unknown_accounts(self, signals: Sequence[Signal]) -> dict[AccountKey, bool]:
-        """(receiver, account) -> True when crm does not know it; empty when not checked."""
+    async def _accounts(self, signals: Sequence[Signal]) -> dict[AccountKey, int | None]:
+        """(receiver, account) -> the subscriber's id or None; empty when not checked."""
         if self.directory is None or not signals:
             return {}
         pairs = {(s.receiver, s.account) for s in signals}
         try:
-            known = await self.directory.known(pairs)
+            return await self.directory.account_ids(pairs)
         except Exception:  # the journal must not stop because the directory is down
             log.exception("signal journal: account lookup failed; stored as not checked")
             return {}
-        return {pair: not ok for pair, ok in known.items()}
+
+
+def _unknown(accounts: dict[AccountKey, int | None], signal: Signal) -> bool | None:
+    """Whether the signal's account is unknown; None when it was not checked."""
+    key = (signal.receiver, signal.account)
+    return accounts[key] is None if key in accounts else None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from receivers import event_codes
+from core import event_codes
 
 Protocol = Literal["dc09", "surgard", "ademco685", "alarmreceiver"]
 EventSystem = Literal["cid", "sia"]
@@ -18,7 +18,9 @@ QUALIFIERS: Final = ("new", "restore", "status")
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """One signal as received; ``event_class`` and ``priority`` come from the code tables.
+    """One signal as received, classified once, here, from the event-code table
+    (:mod:`core.event_codes`): class and priority, the alarm engine's kind and desk, whether
+    it is a restore; every consumer reads these from the signal.
 
     ``receiver`` names the Vigil receiver endpoint that took the signal (configured name);
     ``line`` is the receiver/line designation the protocol itself carries (e.g. ``R01L1``).
@@ -41,6 +43,9 @@ class Signal:
     raw: bytes = b""
     event_class: str = field(init=False)
     priority: int = field(init=False)
+    kind: str = field(init=False)
+    desk: str = field(init=False)
+    restore: bool = field(init=False)
 
     def __post_init__(self) -> None:
         if self.received_at.tzinfo is None:
@@ -52,9 +57,9 @@ class Signal:
         if self.qualifier not in QUALIFIERS:
             raise ValueError(f"unknown qualifier {self.qualifier!r}")
         object.__setattr__(self, "received_at", self.received_at.astimezone(UTC))
-        cls, prio = event_codes.classify(self.event_system, self.event_code, self.qualifier)
-        object.__setattr__(self, "event_class", cls)
-        object.__setattr__(self, "priority", prio)
+        c = event_codes.classify(self.event_system, self.event_code, self.qualifier)
+        for name in ("event_class", "priority", "kind", "desk", "restore"):
+            object.__setattr__(self, name, getattr(c, name))
 
     @property
     def name_en(self) -> str:
@@ -91,11 +96,15 @@ class Signal:
             "raw": base64.b64encode(self.raw).decode("ascii"),
             "event_class": self.event_class,
             "priority": self.priority,
+            "kind": self.kind,
+            "desk": self.desk,
+            "restore": self.restore,
+            "arming": self.arming,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signal:
-        """Inverse of :meth:`to_dict`; class and priority are derived again, not trusted."""
+        """Inverse of :meth:`to_dict`; the classification is derived again, not trusted."""
         panel_time = data.get("panel_time")
         return cls(
             received_at=datetime.fromisoformat(data["received_at"]),

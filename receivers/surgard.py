@@ -15,7 +15,8 @@ import re
 from datetime import datetime
 from typing import Final
 
-from receivers import contact_id, event_codes
+from core import event_codes
+from receivers import contact_id
 from receivers.outcome import Accepted, Outcome, Rejected
 from receivers.serial_lines import ACK, DC4, NAK, split_lines
 from receivers.signal import Signal

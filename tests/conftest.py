@@ -26,16 +26,11 @@ from core.settings import Settings
 from vigil import migrate
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# Real Asterisk 22 traffic, recorded in the lab (its README says how); part of the repository so
+# a fresh clone runs every test.
+CAPTURES = REPO / "tests" / "fixtures" / "asterisk-captures"
 PG_ENV = "VIGIL_TEST_DATABASE_URL"
 TEST_PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared specs not found at {SHARED}")
-    return SHARED
 
 
 @pytest.fixture(scope="session")

@@ -25,41 +25,26 @@ def collect(demo: bool) -> list[Part]:
 # --- receivers: DC-09, serial lines, AlarmReceiver spool; crm's lookup is injected here -------
 
 
-class _CrmAccounts:
-    """The journal's unknown-account check through crm's public lookup, cached briefly."""
+class EngineAccounts:
+    """The journal's account lookup, answered by this node's alarm engine (its account book:
+    every live account in memory), so that each signal's account is looked up once, as it is
+    stored, and the engine takes the answer from the signal. Until the engine runs (it starts
+    with the node) signals are stored as not checked and the engine looks them up itself."""
 
-    def __init__(self, services: Services, ttl: float = 60.0) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.ttl = ttl
-        self._cache: dict[tuple[str, str], tuple[bool, float]] = {}
-        try:
-            from alarms.config import AlarmSettings
 
-            self.prefixes: dict[str, str] = AlarmSettings().receiver_prefixes
-        except ModuleNotFoundError:
-            self.prefixes = {}
+    async def account_ids(self, accounts: set[tuple[str, str]]
+                          ) -> dict[tuple[str, str], int | None]:
+        from alarms.engine import AlarmEngine
 
-    async def known(self, accounts: set[tuple[str, str]]) -> dict[tuple[str, str], bool]:
-        from alarms.subscriber import find_account_info  # the engine's own rule
-
-        now = self.services.clock.monotonic()
-        out: dict[tuple[str, str], bool] = {}
-        missing = []
-        for pair in accounts:
-            hit = self._cache.get(pair)
-            if hit is not None and now - hit[1] < self.ttl:
-                out[pair] = hit[0]
-            else:
-                missing.append(pair)
-        if missing:
-            async with self.services.db.session() as s:
-                for receiver, number in missing:
-                    # no prefix configured (None): no prefix, else the one account of any prefix
-                    ok = await find_account_info(s, number, self.prefixes.get(receiver)) \
-                        is not None
-                    out[(receiver, number)] = ok
-                    self._cache[(receiver, number)] = (ok, now)
-        return out
+        engine = self.services.extra.get("alarms.engine")
+        if not isinstance(engine, AlarmEngine):
+            return {}
+        pairs = list(accounts)
+        found = await engine.accounts_of(pairs)
+        return {pair: info.id if info is not None else None
+                for pair, info in zip(pairs, found, strict=True)}
 
 
 def receivers_part(demo: bool) -> Part:
@@ -77,4 +62,4 @@ def receivers_part(demo: bool) -> Part:
 
         return numbers
 
-    return tag(part(demo=demo, directory=_CrmAccounts, accounts=accounts), "receivers")
+    return tag(part(demo=demo, directory=EngineAccounts, accounts=accounts), "receivers")

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from receivers.signal import Signal
 from tests.agent_web.conftest import LiveServer
 from vigil.demo_users import DEMO_PASSWORD
 
@@ -45,11 +46,10 @@ def seed_account(server: LiveServer) -> int:
 
 def burglary_signal(zone: str = "003") -> dict[str, Any]:
     """``signal.received`` as the receivers publish it (Contact ID 130, burglary)."""
-    return {"received_at": datetime.now(UTC).isoformat(), "receiver": "dc09", "line": "R01L1",
-            "protocol": "dc09", "account": ACCOUNT, "event_code": "130", "event_system": "cid",
-            "qualifier": "new", "partition": "01", "zone": zone, "user": None,
-            "panel_time": None, "sequence": "0001", "extra": {}, "event_class": "alarm",
-            "priority": 2, "signal_id": "s-1"}
+    signal = Signal(received_at=datetime.now(UTC), receiver="dc09", line="R01L1",
+                    protocol="dc09", account=ACCOUNT, event_code="130", event_system="cid",
+                    qualifier="new", partition="01", zone=zone, sequence="0001")
+    return {**signal.to_dict(), "signal_id": "s-1"}
 
 
 @pytest.fixture
@@ -174,18 +174,60 @@ def test_screen_pop_shows_the_callers_record_with_its_call_list(
     shot(page, "tickets")
 
 
-def test_supervisor_pages_render_disaster_switch_blacklist_and_reports(
+def test_supervisor_switches_disaster_mode_reports_count_alarms_admin_keeps_the_blacklist(
         contexts: list[Any], alarm_server: LiveServer, shot: Any) -> None:
-    page = contexts[0]()
-    log_in(page, "super1")
-    page.goto("/wallboard")
-    page.wait_for_selector("#disaster .state:not(:empty)")
-    page.wait_for_function(
-        "() => document.querySelector('#disaster .state').textContent !== '加载中…'")
-    shot(page, "wallboard")
-    page.goto("/reports")
-    page.wait_for_function("() => [...document.querySelectorAll('.report .state')]"
-                           ".every((p) => p.textContent !== '加载中…')")
-    shot(page, "reports")
-    page.goto("/agents")
-    shot(page, "agents")
+    seed_account(alarm_server)
+    alarm_server.publish("signal.received", burglary_signal())
+    new_page = contexts[0]
+    boss = new_page()
+    log_in(boss, "super1")
+    boss.on("dialog", lambda dialog: dialog.accept())  # "turn disaster mode on?"
+
+    def disaster_active() -> bool:
+        with httpx.Client(base_url=alarm_server.url) as c:
+            c.post("/api/auth/login", json={"username": "super1", "password": DEMO_PASSWORD})
+            return bool(c.get("/api/alarm-disaster").json()["active"])
+
+    # The wallboard's switch: off, then on (the server agrees), then off again.
+    boss.goto("/wallboard")
+    switch = boss.locator("#disaster")
+    boss.wait_for_selector("#disaster[data-active='0'] .state:not(:empty)")
+    off_text = switch.locator(".state").inner_text()
+    switch.locator("button").click()
+    boss.wait_for_selector("#disaster[data-active='1']")
+    assert switch.locator(".state").inner_text() != off_text
+    assert disaster_active() is True
+    shot(boss, "wallboard-disaster-on")
+    switch.locator("button").click()
+    boss.wait_for_selector("#disaster[data-active='0']")
+    assert switch.locator(".state").inner_text() == off_text
+    assert disaster_active() is False
+
+    # Reports: today's burglary is counted in the alarms-per-day report.
+    boss.goto("/reports")
+    boss.wait_for_selector("#rep-alarms-day[data-state=ready]")
+    today = datetime.now(UTC).date().isoformat()
+    cells = boss.locator("#rep-alarms-day tbody tr").first.locator("td").all_text_contents()
+    assert cells == [today, "burglary", "1"]
+    assert boss.locator("#rep-alarms-day button.csv").is_enabled()
+    shot(boss, "reports")
+    boss.goto("/agents")
+    shot(boss, "agents")
+
+    # The blacklist is the administrator's: a number added in the form is listed, then removed.
+    admin = new_page()
+    log_in(admin, "admin")
+    admin.goto("/admin")
+    blacklist = admin.locator("#blacklist")
+    blacklist.locator("input[name=number]").fill("139 0000 0099")
+    blacklist.locator("input[name=reason]").fill("nuisance calls")
+    blacklist.locator("button[type=submit]").click()
+    row = blacklist.locator("tbody tr", has_text="+8613900000099")
+    row.wait_for()
+    assert "nuisance calls" in row.inner_text() and "admin" in row.inner_text()
+    shot(admin, "blacklist")
+    row.locator("button[data-unblock]").click()
+    row.wait_for(state="detached")
+    with httpx.Client(base_url=alarm_server.url) as c:
+        c.post("/api/auth/login", json={"username": "super1", "password": DEMO_PASSWORD})
+        assert c.get("/api/console/blacklist").json()["items"] == []

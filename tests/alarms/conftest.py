@@ -18,6 +18,7 @@ from core.audit import Actor
 from core.clock import FakeClock
 from core.services import Services
 from crm.schedule import Schedule, Window
+from receivers.signal import Signal
 
 _ids = itertools.count(1)
 
@@ -94,14 +95,14 @@ def weekdays(opens: time, closes: time, tz: str = "UTC", account_id: int = 1,
 
 
 def sig(clock: FakeClock, account: str, code: str, qualifier: str = "new", zone: str = "001",
-        system: str = "cid", receiver: str = "dc09", **kw: Any) -> dict[str, Any]:
-    """A ``signal.received`` payload as the receivers publish it."""
-    return {"received_at": kw.pop("at", clock.now()).isoformat(), "receiver": receiver,
-            "line": "R01L1", "protocol": "dc09", "account": account, "event_code": code,
-            "event_system": system, "qualifier": qualifier, "partition": "01", "zone": zone,
-            "user": None, "panel_time": None, "sequence": "0001", "extra": {},
-            "event_class": kw.pop("event_class", "alarm"), "priority": kw.pop("priority", 2),
-            "signal_id": str(next(_ids)), **kw}
+        system: str = "cid", receiver: str = "dc09", *, line: str = "R01L1",
+        at: datetime | None = None) -> dict[str, Any]:
+    """A ``signal.received`` payload as the receivers publish it: the decoded signal (its
+    classification included) and its journal id."""
+    signal = Signal(received_at=at or clock.now(), receiver=receiver, line=line,
+                    protocol="dc09", account=account, event_code=code, event_system=system,
+                    qualifier=qualifier, partition="01", zone=zone, sequence="0001")
+    return {**signal.to_dict(), "signal_id": str(next(_ids))}
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from alarms import api, incidents
 from alarms.config import AlarmSettings
-from alarms.engine import AlarmEngine
+from alarms.engine import AlarmEngine, store
 from alarms.incidents import Outbox
 from alarms.models import Incident
 from alarms.subscriber import AccountInfo
@@ -36,21 +36,30 @@ def _row(key: str, status: str, clock: FakeClock) -> Incident:
                     last_signal_at=now, opened_at=now)
 
 
-def _before_first_write(engine: AlarmEngine, monkeypatch: pytest.MonkeyPatch,
+def _before_first_write(monkeypatch: pytest.MonkeyPatch,
                         meanwhile: Callable[[], Awaitable[None]]) -> list[int]:
-    """Run ``meanwhile`` once, right after the engine's first batch has read the open
-    incidents and before it writes anything."""
+    """Run ``meanwhile`` once, right after the first batch has read the open incidents and
+    before it writes anything; the open incidents each read of that engine found (the reads
+    ``meanwhile`` makes itself are not counted)."""
     loads: list[int] = []
-    original = engine._load
+    original = store.load
+    inside = False
 
     async def racing_load(*args: Any) -> Any:
+        nonlocal inside
         result = await original(*args)
+        if inside:
+            return result
         loads.append(len(result[0]))
         if len(loads) == 1:
-            await meanwhile()
+            inside = True
+            try:
+                await meanwhile()
+            finally:
+                inside = False
         return result
 
-    monkeypatch.setattr(engine, "_load", racing_load)
+    monkeypatch.setattr(store, "load", racing_load)
     return loads
 
 
@@ -82,7 +91,7 @@ async def test_two_nodes_opening_an_incident_for_one_account_end_with_one(
     async def node_b_opens() -> None:
         await b.handle_signals([sig(clock, "1234", "130", zone="002")])
 
-    loads = _before_first_write(a, monkeypatch, node_b_opens)
+    loads = _before_first_write(monkeypatch, node_b_opens)
     await a.handle_signals([sig(clock, "1234", "130", zone="001")])
     assert loads == [0, 1]  # node a saw no incident, lost the INSERT, retried and found b's
     async with services.db.session() as s:
@@ -117,7 +126,7 @@ async def test_a_take_racing_a_batch_keeps_the_operator_and_the_signals(
             tasks.append(asyncio.create_task(take()))
             await asyncio.sleep(0.2)
 
-    loads = _before_first_write(engine, monkeypatch, operator_takes)
+    loads = _before_first_write(monkeypatch, operator_takes)
     await engine.handle_signals([sig(clock, "1234", "130", zone="005")])
     await asyncio.gather(*tasks)
     # SQLite: the version check failed the batch's UPDATE and the batch was retried.
@@ -219,7 +228,7 @@ async def test_a_retried_batch_takes_its_runaway_tokens_once(
     async def node_b_opens() -> None:
         await b.handle_signals([sig(clock, "1234", "130", zone="002")])
 
-    loads = _before_first_write(a, monkeypatch, node_b_opens)
+    loads = _before_first_write(monkeypatch, node_b_opens)
     await a.handle_signals([sig(clock, "1234", "130", zone="001")])  # rolled back once
     await a.handle_signals([sig(clock, "1234", "130", zone="003")])  # the second of two tokens
     assert len(loads) == 3

@@ -93,7 +93,7 @@ async def test_untaken_incident_escalates_by_age(services: Services, engine: Ala
                                                  directory: FakeDirectory,
                                                  clock: FakeClock) -> None:
     directory.add("1234")
-    await engine.handle_signals([sig(clock, "1234", "302", event_class="trouble")])
+    await engine.handle_signals([sig(clock, "1234", "302")])
     [inc] = await incidents(services)
     assert inc.priority == 3
     clock.advance(119)

@@ -18,7 +18,7 @@ async def test_per_account_caches_and_buckets_are_not_tracked(
     await engine.handle_signals([sig(clock, f"{3000 + n}", "130") for n in range(50)]
                                 + [sig(clock, "9998", "130")])  # an unknown number too
     gc.collect()
-    entries = list(engine._accounts._data.values())
+    entries = engine.book.lookups.entries()
     buckets = list(engine.buckets._buckets.values())
     assert len(entries) == 51 and len(buckets) == 50
     assert not any(gc.is_tracked(e) for e in entries + buckets)

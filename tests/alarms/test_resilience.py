@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from alarms import engine as engine_module
 from alarms.classify import Classified
 from alarms.config import AlarmSettings
-from alarms.engine import AlarmEngine
+from alarms.engine import AlarmEngine, alarm_engine, pipeline
 from alarms.models import Incident
 from alarms.subscriber import LookupKey
 from core.bus import Event
@@ -49,19 +48,19 @@ async def first_opened(services: Services, eng: AlarmEngine, signal: dict[str, A
 async def test_a_signal_the_rules_cannot_handle_costs_only_itself(
         services: Services, engine: AlarmEngine, directory: FakeDirectory, clock: FakeClock,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    real = engine_module.classify
+    real = alarm_engine.classify
 
     def classify(p: dict[str, Any], override: Any = None) -> Classified:
         if p.get("event_code") == "999":
             raise ValueError("a code the rules trip over")
         return real(p, override)
 
-    monkeypatch.setattr(engine_module, "classify", classify)
+    monkeypatch.setattr(alarm_engine, "classify", classify)
     for n in range(8):
         directory.add(f"{4000 + n}")
     batch = [sig(clock, f"{4000 + n}", "130") for n in range(8)]
     batch.insert(5, sig(clock, "4003", "999"))
-    await engine._signals_guarded(batch)
+    await pipeline.in_halves(engine, batch)
     rows = await incidents(services)
     assert sorted(r.account_number for r in rows) == [f"{4000 + n}" for n in range(8)]
     assert engine.failed_signals == 1 and engine.processed == 8
@@ -119,13 +118,13 @@ async def test_a_connection_the_server_dropped_fails_no_batch(
     for n in range(3):
         directory.add(f"{6000 + n}")
     waits: list[BaseException] = []
-    real_wait = eng._wait_for_database
+    real_wait = eng.outage.wait
 
     async def wait(exc: BaseException) -> None:
         waits.append(exc)
         await real_wait(exc)
 
-    eng._wait_for_database = wait  # type: ignore[method-assign]
+    eng.outage.wait = wait  # type: ignore[method-assign]
     try:
         await eng.handle_signals([sig(clock, "6000", "130")])  # the pool now holds a connection
         async with services.db.transaction() as s:  # the server drops it (a restart, a proxy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -10,10 +11,13 @@ from sqlalchemy import select
 from alarms import api, avs01, classify
 from alarms.engine import AlarmEngine
 from alarms.incidents import Outbox
-from alarms.models import Incident, IncidentSignal
+from alarms.models import AccountState, Incident, IncidentSignal
 from core.audit import Actor
 from core.clock import FakeClock
 from core.services import Services
+from receivers import dc09
+from receivers.dc09 import Dc09Config, Dc09Receiver
+from receivers.outcome import Accepted
 from tests.alarms.conftest import FakeDirectory, sig, weekdays
 
 
@@ -27,7 +31,7 @@ async def test_missed_periodic_test_raises_fail_to_test_and_late_test_clears_it(
         clock: FakeClock) -> None:
     info = directory.add("1234")
     directory.intervals[info.id] = 60
-    await engine.handle_signals([sig(clock, "1234", "602", zone="000", event_class="test")])
+    await engine.handle_signals([sig(clock, "1234", "602", zone="000")])
     clock.advance(60 * 60 + engine.settings.test_grace_minutes * 60 - 1)
     await engine.tick()
     assert await incidents(services) == []
@@ -38,8 +42,7 @@ async def test_missed_periodic_test_raises_fail_to_test_and_late_test_clears_it(
     assert inc.kind == "fail_to_test" and inc.desk == "technical" and inc.status == "new"
     clock.advance(600)
     sub = services.bus.subscribe("incident.closed")
-    await engine.handle_signals([sig(clock, "1234", "RP", system="sia", zone="",
-                                     event_class="test")])
+    await engine.handle_signals([sig(clock, "1234", "RP", system="sia", zone="")])
     [inc] = await incidents(services)
     assert inc.status == "closed" and inc.disposition == "cleared_by_system"
     assert (await sub.get(within=1)).data["incident"]["id"] == inc.id
@@ -55,8 +58,7 @@ async def test_late_to_close_from_weekly_schedule_skips_holiday(
     info = directory.add("1234")
     directory.scheds[info.id] = weekdays(time(9), time(18), account_id=info.id,
                                          holidays=frozenset({date(2026, 1, 6)}))
-    await engine.handle_signals([sig(clock, "1234", "401", zone="001",
-                                     event_class="open_close")])  # opened on time
+    await engine.handle_signals([sig(clock, "1234", "401", zone="001")])  # opened on time
     clock.set(datetime(2026, 1, 5, 18, 29, tzinfo=UTC))
     await engine.tick()
     assert await incidents(services) == []
@@ -75,12 +77,11 @@ async def test_late_to_close_from_weekly_schedule_skips_holiday(
     await engine.tick()
     assert len(await incidents(services)) == 1
     # Wednesday: the panel opens at 07:00, well before the window: unscheduled open.
-    await engine.handle_signals([sig(clock, "1234", "401", "restore",
-                                     event_class="open_close")])  # closing
+    await engine.handle_signals([sig(clock, "1234", "401", "restore")])  # closing
     clock.set(datetime(2026, 1, 7, 7, 0, tzinfo=UTC))
-    await engine.handle_signals([sig(clock, "1234", "401", event_class="open_close")])
+    await engine.handle_signals([sig(clock, "1234", "401")])
     clock.set(datetime(2026, 1, 7, 7, 0, 1, tzinfo=UTC))
-    await engine.handle_signals([sig(clock, "1234", "401", event_class="open_close")])
+    await engine.handle_signals([sig(clock, "1234", "401")])
     kinds = [i.kind for i in await incidents(services)]
     assert kinds == ["fail_to_close", "unscheduled_open"]  # one per kind and day
 
@@ -119,8 +120,7 @@ async def test_runaway_account_raises_one_incident_and_logs_the_burst(
         out = Outbox()
         assert await api.clear_runaway(s, clock, Actor("sup", 1), info.id, out)
     await engine.handle_events([])  # nothing queued; clearing is read from the database
-    await engine.handle_signals([sig(clock, "1234", "301", zone="000",
-                                     event_class="trouble")])
+    await engine.handle_signals([sig(clock, "1234", "301", zone="000")])
     trouble = [i for i in await incidents(services) if i.kind != "runaway"]
     assert trouble[0].signal_count == capacity + 1  # joined the open operator incident
 
@@ -139,17 +139,16 @@ async def test_disaster_hold_closes_by_itself_on_restore_and_releases_when_due(
     async with services.db.session() as s:
         assert await api.storm_greeting_active(s)
     await engine.handle_signals([
-        sig(clock, "1001", "301", zone="000", event_class="trouble"),
-        sig(clock, "1002", "301", zone="000", event_class="trouble"),
-        sig(clock, "1003", "380", zone="004", event_class="trouble"),
-        sig(clock, "1003", "354", zone="000", event_class="trouble"),
+        sig(clock, "1001", "301", zone="000"),
+        sig(clock, "1002", "301", zone="000"),
+        sig(clock, "1003", "380", zone="004"),
+        sig(clock, "1003", "354", zone="000"),
         sig(clock, "1003", "110", zone="009")])
     by = {i.account_number + i.kind: i for i in await incidents(services)}
     assert by["1001ac_loss"].status == "held" and by["1002ac_loss"].status == "held"
     assert by["1003fire"].priority == 1  # the fire joined the lowered trouble
     clock.advance(300)
-    await engine.handle_signals([sig(clock, "1001", "301", "restore", zone="000",
-                                     event_class="restore")])
+    await engine.handle_signals([sig(clock, "1001", "301", "restore", zone="000")])
     clock.advance(301)
     await engine.tick()
     by = {i.account_number: i for i in await incidents(services)}
@@ -171,7 +170,7 @@ async def test_disaster_lowers_priority(services: Services, engine: AlarmEngine,
     async with services.db.transaction() as s:
         await api.set_disaster(s, clock, Actor("sup", 1), True,
                                {"trouble": {"mode": "lower", "by": 2}}, Outbox())
-    await engine.handle_signals([sig(clock, "1001", "380", zone="004", event_class="trouble")])
+    await engine.handle_signals([sig(clock, "1001", "380", zone="004")])
     [inc] = await incidents(services)
     assert inc.priority == 5 and inc.status == "new"
 
@@ -228,7 +227,7 @@ async def test_zone_plan_overrides_account_and_center_plans(
         "steps": ["dispatch_guard"]})
     assert r.status_code == 201
     await engine.handle_events([])
-    engine._plans = None
+    engine.facts.forget_plans()
     await engine.handle_signals([sig(clock, "1234", "130", zone="007")])
     [inc] = await incidents(services)
     assert inc.priority == 1 and [s["step"] for s in inc.steps] == ["dispatch_guard"]
@@ -238,3 +237,33 @@ async def test_zone_plan_overrides_account_and_center_plans(
                                      + timedelta(seconds=1))])
     rows = await incidents(services)
     assert [s["step"] for s in rows[1].steps][:2] == ["call_premises", "ask_passcode"]
+
+
+async def test_the_engine_acts_on_what_the_receiver_decoded(
+        engine: AlarmEngine, directory: FakeDirectory, services: Services,
+        clock: FakeClock) -> None:
+    """SIA frames through the DC-09 codec to the engine: the receiver classified each signal
+    once (a burglary, its restore, a late close) and the engine acts on that."""
+    info = directory.add("1234")
+    receiver = Dc09Receiver(Dc09Config(check_timestamp=False))
+
+    def decoded(seq: int, data: str) -> dict[str, Any]:
+        frame = dc09.build_message("SIA-DCS", seq, "1234", f"#1234|N{data}")
+        outcome = receiver.handle(frame, clock.now())
+        assert isinstance(outcome, Accepted)
+        [signal] = outcome.signals
+        return {**signal.to_dict(), "signal_id": str(seq)}
+
+    await engine.handle_signals([decoded(1, "ri1/BA003")])
+    await engine.handle_signals([decoded(2, "ri1/BH003")])  # "burglary alarm restored"
+    await engine.handle_signals([decoded(3, "ri1/CJ007")])  # "late close": the user armed
+    [inc] = await incidents(services)
+    assert (inc.kind, inc.zones["3"]["state"]) == ("burglary", "restored")
+    async with services.db.session() as s:
+        state = await s.get(AccountState, info.id)
+        rows = (await s.execute(select(IncidentSignal.event_code, IncidentSignal.kind,
+                                       IncidentSignal.incident_id)
+                                .order_by(IncidentSignal.id))).all()
+    assert state is not None and state.armed is True
+    assert [tuple(r) for r in rows] == [("BA", "burglary", inc.id), ("BH", "burglary", inc.id),
+                                        ("CJ", "closing", inc.id)]

@@ -297,3 +297,40 @@ async def test_crm_directory_pages_through_live_accounts_for_the_book(
     rest = await d.live_accounts(first[-1][1].id, 10)
     assert [(p, i.id, i.number, i.test_interval_minutes) for p, i in first + rest] == [
         ("00", ids[0], "090", 1440), ("02", ids[2], "092", 1440)]
+
+
+async def test_a_signals_account_is_looked_up_once_as_the_journal_stores_it(
+        services: Services, engine: AlarmEngine, directory: FakeDirectory,
+        clock: FakeClock) -> None:
+    """The assembly hands the journal the engine's account book: the journal stores and
+    publishes each signal with its account, and the engine does not look it up again."""
+    from receivers.journal import SignalJournal
+    from receivers.signal import Signal
+    from vigil.parts import EngineAccounts
+
+    info = directory.add("1234")
+
+    def panel(number: str, seq: str) -> Signal:
+        return Signal(received_at=clock.now(), receiver="dc09", line="R01L1", protocol="dc09",
+                      account=number, event_code="130", event_system="cid", qualifier="new",
+                      zone="003", sequence=seq)
+
+    with services.bus.subscribe("signal.received") as sub:
+        async with SignalJournal(services.db, services.bus, clock,
+                                 directory=EngineAccounts(services)) as journal:
+            await journal.store([panel("1234", "0001"), panel("9999", "0002")])
+            published = [dict((await sub.get(within=2)).data) for _ in range(2)]
+    assert [(p["account_id"], p["unknown_account"]) for p in published] == [
+        (info.id, False), (None, True)]
+    asked = directory.lookup_calls
+    assert asked == 1  # both numbers, once, for the journal
+    await engine.handle_signals(published)
+    assert directory.lookup_calls == asked  # the engine took the journal's answer
+    rows = await all_incidents(services)
+    assert [(r.kind, r.account_id) for r in rows] == [("burglary", info.id),
+                                                      ("unknown_account", None)]
+
+
+async def all_incidents(services: Services) -> list[Incident]:
+    async with services.db.session() as s:
+        return list((await s.execute(select(Incident).order_by(Incident.id))).scalars())

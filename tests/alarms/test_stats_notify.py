@@ -42,8 +42,8 @@ async def test_false_alarm_threshold_raises_one_work_order_and_summary_counts(
                                      sig(clock, "5678", "130", zone="001")])
         await close_all(services, clock, "false_alarm", "device_fault" if n else "user_error")
         clock.advance(3600)
-    await engine.handle_signals([sig(clock, "1234", "401", event_class="open_close"),
-                                 sig(clock, "1234", "602", event_class="test")])
+    await engine.handle_signals([sig(clock, "1234", "401"),
+                                 sig(clock, "1234", "602")])
     sup = await login("supervisor")
     r = await sup.get("/api/alarm-stats/false-alarms", params={"by": "device_model"})
     assert r.json()["items"][0] == {"device_model": "PIR-200", "false_alarms": 3, "alarms": 3,

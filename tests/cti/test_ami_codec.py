@@ -16,6 +16,7 @@ from cti.ami_codec import (
     encode_message,
     parse_block,
 )
+from tests.conftest import CAPTURES
 
 
 def _decode(chunks: list[bytes]) -> list[dict[str, str]]:
@@ -58,11 +59,7 @@ def test_fixed_chunk_sizes_give_the_same_messages(captures: Path, size: int) -> 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=20000), max_size=40))
 def test_random_chunk_boundaries_give_the_same_messages(cuts: list[int]) -> None:
-    data = (Path(__file__).resolve().parents[2].parent / "shared" / "asterisk-captures"
-            / "originate_failure.ami")
-    if not data.exists():
-        pytest.skip("captures absent")
-    raw = data.read_bytes()
+    raw = (CAPTURES / "originate_failure.ami").read_bytes()
     points = sorted({c % (len(raw) + 1) for c in cuts})
     chunks = [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)], strict=True)]
     assert _decode(chunks) == _decode([raw])

@@ -4,15 +4,13 @@ the bytes; a line break can never be smuggled into an action we send."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cti.ami_codec import AmiDecoder, encode_action
+from tests.conftest import CAPTURES
 
-CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "asterisk-captures"
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 SAMPLE = (b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: 1\r\n"
@@ -22,8 +20,7 @@ SAMPLE = (b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: 1\r\n
 
 
 def capture_bytes() -> bytes:
-    files = sorted(CAPTURES.glob("*.ami")) if CAPTURES.is_dir() else []
-    return files[0].read_bytes()[:6000] if files else SAMPLE
+    return sorted(CAPTURES.glob("*.ami"))[0].read_bytes()[:6000]
 
 
 @st.composite

@@ -227,13 +227,21 @@ def test_queue_calls_agree_with_queue_log(captures: Path) -> None:
     logged = {r["call_id"]: r for r in import_file(str(captures / "queue_log.sample")).records}
     ours = [r for name in ALL for r in records(captures, name) if r["queue"] is not None]
     assert len(ours) == 10
+    assert [r["call_id"] for r in ours if r["transfer"]] == [
+        r["call_id"] for r in records(captures, "blind_transfer")]
     for rec in ours:
         ql = logged[rec["queue_call_id"]]
         assert {k: rec[k] for k in QUEUE_FIELDS} == {k: ql[k] for k in QUEUE_FIELDS}, rec["call_id"]
         assert (rec["transfer"] or {}).get("to") == (ql["transfer"] or {}).get("to")
         # queue_log stamps whole seconds (time(NULL)); ours are the event arrival times
         assert ql["enter_queue_at"] - 0.05 <= rec["enter_queue_at"] < ql["enter_queue_at"] + 1.05
-        assert ql["end_at"] - 0.05 <= rec["end_at"] or rec["transfer"]
+        if rec["transfer"]:
+            # queue_log ends the queue call at the transfer (BLINDTRANSFER); our record goes on
+            # until the transferred call ends
+            assert ql["end_at"] - 0.05 <= rec["transfer"]["at"] < ql["end_at"] + 1.05
+            assert rec["transfer"]["at"] < rec["end_at"]
+        else:
+            assert ql["end_at"] - 0.05 <= rec["end_at"] < ql["end_at"] + 1.05
         assert [a["result"] for a in rec["ring_attempts"]] == [
             a["result"] for a in ql["ring_attempts"]]
 

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 from core.services import Services
 from ivr import session_log
 from ivr.account_echo import account_echo
 from ivr.deps import IvrDeps
 from ivr.server import IvrServer
+from tests.conftest import CAPTURES
 
 
-def dialogue(shared_dir: Path) -> list[dict[str, str]]:
-    path = shared_dir / "asterisk-captures" / "fastagi_ivr.agi.jsonl"
+def dialogue() -> list[dict[str, str]]:
+    path = CAPTURES / "fastagi_ivr.agi.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 async def test_capture_dialogue_replays_command_for_command(
-        shared_dir: Path, deps: IvrDeps, services: Services) -> None:
-    steps = dialogue(shared_dir)
+        deps: IvrDeps, services: Services) -> None:
+    steps = dialogue()
     assert steps[0]["dir"] == "recv" and steps[0]["text"].startswith("agi_network: yes")
     async with IvrServer(deps, port=0, routes={"ivr": account_echo}) as server:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.bound_port)

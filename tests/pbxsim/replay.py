@@ -14,10 +14,9 @@ from pbxsim.drive import run_until
 from pbxsim.engine.clock import VirtualScheduler
 from pbxsim.engine.core import Engine
 from pbxsim.framing import Message, Parser, split_capture
+from tests.conftest import CAPTURES
 
 from .amicompare import CHAN_RE
-
-CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "asterisk-captures"
 
 
 @dataclass

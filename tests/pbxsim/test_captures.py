@@ -13,9 +13,6 @@ from pbxsim.framing import Message
 from .amicompare import diff
 from .replay import CAPTURES, replay
 
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(),
-                                reason=f"asterisk captures not found at {CAPTURES}")
-
 # The lab had added Alice (Local/1001) before each of these scenarios, so Asterisk's device
 # state cache already held her pause device as NOT_INUSE and sent no change when she was added
 # again; pbxsim starts empty and sends one. Only that device's stream is left out.

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings
+from tests.conftest import CAPTURES
 from vigil import asterisk_refs as refs
 from vigil.asterisk_conf import Config, Dialplan, parse, parse_dialplan
 from vigil.asterisk_secrets import (
@@ -419,10 +420,10 @@ def test_manager_least_privilege_and_filters(generated: Path) -> None:
     assert manager.section("general").get("webenabled") == "no"  # type: ignore[union-attr]
 
 
-def test_captured_variables_vigil_needs_survive_the_filter(shared_dir: Path) -> None:
+def test_captured_variables_vigil_needs_survive_the_filter() -> None:
     dropped = re.compile(refs.not_prefixed_regex())
-    names = set(re.findall(r"^Variable: (\S+)", (shared_dir / "asterisk-captures" /
-                                                   "recording.ami").read_text(), re.M))
+    names = set(re.findall(r"^Variable: (\S+)", (CAPTURES / "recording.ami").read_text(),
+                           re.M))
     assert "MIXMONITOR_FILENAME" in names
     assert not dropped.search("MIXMONITOR_FILENAME")
     assert {n for n in names if not dropped.search(n)} == {"MIXMONITOR_FILENAME"}

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from receivers import alarmreceiver
+from tests.conftest import CAPTURES
 
-SAMPLES = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "asterisk-captures" / "alarmreceiver"
-)
-pytestmark = pytest.mark.skipif(
-    not SAMPLES.is_dir(), reason=f"AlarmReceiver samples not found at {SAMPLES}"
-)
+SAMPLES = CAPTURES / "alarmreceiver"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 

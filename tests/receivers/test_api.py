@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from core import event_codes
 from core.models import AuditEntry
 from core.services import Services
-from receivers import event_codes
 from receivers.journal import SignalJournal
 from receivers.signal import Signal
 from tests.conftest import LoginFactory

@@ -115,31 +115,42 @@ async def test_published_after_commit_with_the_row_id(
 
 
 class Directory:
-    def __init__(self, known: set[str]) -> None:
+    def __init__(self, known: dict[str, int]) -> None:
         self.known_accounts = known
+        self.asked: list[set[AccountKey]] = []
 
-    async def known(self, accounts: set[AccountKey]) -> dict[AccountKey, bool]:
-        return {pair: pair[1] in self.known_accounts for pair in accounts}
+    async def account_ids(self, accounts: set[AccountKey]) -> dict[AccountKey, int | None]:
+        self.asked.append(set(accounts))
+        return {pair: self.known_accounts.get(pair[1]) for pair in accounts}
 
 
 class BrokenDirectory:
-    async def known(self, accounts: set[AccountKey]) -> dict[AccountKey, bool]:
+    async def account_ids(self, accounts: set[AccountKey]) -> dict[AccountKey, int | None]:
         raise ConnectionError("crm down")
 
 
-async def test_unknown_account_is_stored_and_flagged(services: Services) -> None:
-    j = SignalJournal(services.db, services.bus, services.clock, directory=Directory({"1234"}))
+async def test_each_signals_account_is_looked_up_once_stored_and_published(
+        services: Services) -> None:
+    directory = Directory({"1234": 17})
+    j = SignalJournal(services.db, services.bus, services.clock, directory=directory)
     with services.bus.subscribe("signal.received") as sub:
-        assert await j.store([sig("0001"), sig("0002", account="9999")]) == [True, True]
-        flags = {(await sub.get(within=2)).data["account"]: None for _ in range(2)}
+        assert await j.store([sig("0001"), sig("0002", account="9999"),
+                              sig("0003")]) == [True, True, True]
+        published = [(await sub.get(within=2)).data for _ in range(3)]
     await j.close()
-    assert set(flags) == {"1234", "9999"}
+    assert directory.asked == [{("ip1", "1234"), ("ip1", "9999")}]  # once per batch
+    assert [(p["account"], p["account_id"], p["unknown_account"]) for p in published] == [
+        ("1234", 17, False), ("9999", None, True), ("1234", 17, False)]
     by_account = {r.account: r.unknown_account for r in await rows(services.db)}
     assert by_account == {"1234": False, "9999": True}
-    broken = SignalJournal(services.db, None, services.clock, directory=BrokenDirectory())
-    assert await broken.store([sig("0003")]) == [True]  # stored anyway, flag "not checked"
+    broken = SignalJournal(services.db, services.bus, services.clock,
+                           directory=BrokenDirectory())
+    with services.bus.subscribe("signal.received") as sub:
+        assert await broken.store([sig("0004")]) == [True]  # stored anyway, "not checked"
+        unchecked = (await sub.get(within=2)).data
     await broken.close()
     assert (await rows(services.db))[-1].unknown_account is None
+    assert (unchecked["account_id"], unchecked["unknown_account"]) == (None, False)
 
 
 async def test_failed_commit_fails_every_caller_and_nothing_is_remembered(

@@ -26,9 +26,9 @@ from receivers.simulate.panels import Panel, PanelReport, run_panels
 from receivers.simulate.serial_receiver import PtyPair, SerialReceiverSim
 from receivers.transport_dc09 import Dc09Server
 from receivers.transport_serial import LineReceiver, serve_serial
+from tests.conftest import CAPTURES
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "asterisk-captures" / \
-    "alarmreceiver"
+SAMPLES = CAPTURES / "alarmreceiver"
 KEY = parse_key("hex:000102030405060708090A0B0C0D0E0F1011121314151617")
 
 
@@ -128,7 +128,6 @@ def _cid(row: SignalRecord) -> contact_id.ContactIdMessage:
                                              row.partition or "00", number))
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"AlarmReceiver samples not at {SAMPLES}")
 async def test_alarmreceiver_files_ingested_once_and_spool_moves_them(
     services: Services, tmp_path: Path
 ) -> None:

@@ -22,7 +22,7 @@ down_revision: str | Sequence[str] | None = 'alarms_0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COLUMNS = (
+COLUMNS: tuple[sa.Column[object], ...] = (
     sa.Column('cause', sa.String(length=64), nullable=True),
     sa.Column('answered_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cti_call_id', sa.String(length=128), nullable=True),

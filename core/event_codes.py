@@ -1,20 +1,32 @@
-"""Event-code tables: Contact ID (SIA DC-05) and SIA DC-03 codes onto one set of classes.
+"""The event-code table: Contact ID (SIA DC-05) and SIA DC-03 codes, each with its class,
+priority, the alarm engine's kind and the desk that kind goes to. One table for the whole
+system: a signal is classified once, by the receiver that decodes it, and carries the answer
+(:class:`Classification`) on the bus; the alarm engine reads it from the signal.
 
-Both event languages end up as the same ``event_class`` and ``priority`` so that the alarm engine
-and the console never need to know which protocol a panel spoke.  Priority 1 is the most urgent.
-Names are our own wording (English and zh-CN) for the console.
+Both event languages end up as the same classes so that the alarm engine and the console never
+need to know which protocol a panel spoke. Priority 1 is the most urgent. The kind is the
+engine's finer word for what happened (fire is not burglary, a cancel is not an opening, AC
+loss is what a storm produces): action plans and disaster rules match it. A code's class is
+its kind's class; ``other`` is the kind of a code that neither raises an incident nor means
+anything particular to the engine. Names are our own wording (English and zh-CN) for the
+console.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 EventClass = Literal["alarm", "trouble", "open_close", "test", "restore", "supervisory", "other"]
 Qualifier = Literal["new", "restore", "status"]
 Concerns = Literal["zone", "user", "none"]
+Desk = Literal["operator", "technical", "admin"]
+Arming = Literal["open", "close"]
 
 EVENT_CLASSES: Final = ("alarm", "trouble", "open_close", "test", "restore", "supervisory", "other")
+# The classes whose signals raise an incident; the rest are logged on the account (and may
+# still feed rules: tests feed supervision, openings and closings feed schedules).
+INCIDENT_CLASSES: Final = frozenset({"alarm", "trouble", "supervisory"})
 
 # Priorities: lower number = more urgent.
 PRIORITY_LIFE_SAFETY: Final = 1  # fire, panic, duress, medical, hold-up, gas, CO
@@ -28,6 +40,48 @@ PRIORITY_RESTORE: Final = PRIORITY_TEST
 
 
 @dataclass(frozen=True, slots=True)
+class KindInfo:
+    """A kind's class, the priority of an incident the engine makes of it, and its desk."""
+
+    event_class: str
+    priority: int
+    desk: Desk
+
+
+KINDS: Final[dict[str, KindInfo]] = {
+    "duress": KindInfo("alarm", 1, "operator"),
+    "fire": KindInfo("alarm", 1, "operator"),
+    "panic": KindInfo("alarm", 1, "operator"),
+    "medical": KindInfo("alarm", 1, "operator"),
+    "burglary": KindInfo("alarm", 2, "operator"),
+    "tamper": KindInfo("alarm", 2, "operator"),
+    "alarm_24h": KindInfo("alarm", 2, "operator"),
+    "ac_loss": KindInfo("trouble", 3, "operator"),
+    "low_battery": KindInfo("trouble", 3, "technical"),
+    "trouble": KindInfo("trouble", 3, "operator"),
+    "comm_trouble": KindInfo("trouble", 3, "technical"),
+    "supervisory": KindInfo("supervisory", 4, "operator"),
+    "fail_to_test": KindInfo("supervisory", 4, "technical"),
+    "runaway": KindInfo("supervisory", 4, "technical"),
+    "unknown_account": KindInfo("supervisory", 4, "admin"),
+    "fail_to_open": KindInfo("open_close", 4, "operator"),
+    "fail_to_close": KindInfo("open_close", 4, "operator"),
+    "early_open": KindInfo("open_close", 4, "operator"),
+    "unscheduled_open": KindInfo("open_close", 4, "operator"),
+    "unscheduled_close": KindInfo("open_close", 5, "operator"),
+    "panel_open_close_exception": KindInfo("open_close", 4, "operator"),
+    "opening": KindInfo("open_close", 5, "operator"),
+    "closing": KindInfo("open_close", 5, "operator"),
+    "cancel": KindInfo("open_close", 5, "operator"),
+    "bypass": KindInfo("other", 5, "operator"),
+    "test": KindInfo("test", 6, "operator"),
+    "other": KindInfo("other", 7, "operator"),
+}
+# Never held, lowered or only logged in disaster mode, never stopped by the runaway limit.
+LIFE_SAFETY: Final = frozenset({"duress", "fire", "panic", "medical"})
+
+
+@dataclass(frozen=True, slots=True)
 class EventCode:
     """One entry of an event table."""
 
@@ -38,7 +92,8 @@ class EventCode:
     concerns: Concerns
     priority: int
     restore: bool = False  # SIA only: the code itself is a restoral
-    arming: Literal["open", "close"] | None = None  # SIA only: opening / closing report
+    arming: Arming | None = None  # SIA only: opening / closing report
+    kind: str = "other"  # the engine's kind (opening/closing of Contact ID: by the qualifier)
 
 
 def _cid(code: int, en: str, zh: str, cls: EventClass, concerns: Concerns, prio: int) -> EventCode:
@@ -561,8 +616,88 @@ _SIA_ROWS: Final[list[tuple[str, str, str, EventClass, Concerns, int, bool, _Arm
     ("XI", "Sensor reset", "探测器复位", _O, _Z, _OT, False, None),
 ]
 
+# Kept from the engine's first table: a duress report some panels send as its own code.
+_SIA_ROWS.append(("DU", "Duress", "胁迫报警", _A, _U, _L, False, None))
+
 for _row in _SIA_ROWS:
     SIA[_row[0]] = EventCode(*_row)
+
+
+# --- kinds -------------------------------------------------------------------------------------
+
+# By class, the kind of a code with no finer one.
+_CLASS_KIND: Final[dict[str, str]] = {"alarm": "burglary", "trouble": "trouble",
+                                      "supervisory": "supervisory"}
+
+
+def _cid_kind(n: int, cls: str) -> str:
+    """The kind of Contact ID code ``n`` of class ``cls`` (openings and closings are told
+    apart by the qualifier, see :func:`classify`)."""
+    if cls == "alarm":
+        for low, high, kind in ((121, 121, "duress"), (100, 109, "medical"),
+                                (110, 119, "fire"), (120, 129, "panic")):
+            if low <= n <= high:
+                return kind
+        if n in (137, 144, 145):
+            return "tamper"
+        return "alarm_24h" if 150 <= n <= 169 else "burglary"
+    if cls == "trouble":
+        if n == 301:
+            return "ac_loss"
+        if n in (302, 309, 311, 338, 342, 384):
+            return "low_battery"
+        return "comm_trouble" if 350 <= n <= 359 else "trouble"
+    if cls == "open_close":
+        return "cancel" if n == 406 else \
+            "panel_open_close_exception" if 450 <= n <= 459 else "other"
+    if cls == "test":
+        return "test" if 600 <= n <= 609 else "other"  # 611-615 are zones walk-tested
+    if cls == "other" and 570 <= n <= 579:
+        return "bypass"
+    return _CLASS_KIND.get(cls, "other")
+
+
+_SIA_FAMILY_KIND: Final[dict[str, str]] = {
+    "B": "burglary", "F": "fire", "G": "alarm_24h", "H": "duress", "K": "alarm_24h",
+    "M": "medical", "P": "panic", "Q": "medical", "S": "fire", "T": "tamper", "U": "burglary",
+    "W": "alarm_24h", "Z": "alarm_24h",
+}
+_SIA_KIND: Final[dict[str, str]] = {
+    "DU": "duress", "FG": "fire", "FM": "fire",
+    "BC": "cancel", "OC": "cancel", "FC": "cancel",
+    "AT": "ac_loss", "AR": "ac_loss",
+    "YT": "low_battery", "YR": "low_battery", "YM": "low_battery", "XT": "low_battery",
+    "XR": "low_battery",
+    "YC": "comm_trouble", "YS": "comm_trouble", "YK": "comm_trouble", "LT": "comm_trouble",
+    "LR": "comm_trouble", "YD": "comm_trouble", "YE": "comm_trouble",
+    "RP": "test", "RX": "test", "RY": "test", "TX": "test",
+    "CD": "panel_open_close_exception", "CI": "panel_open_close_exception",
+    "CT": "panel_open_close_exception", "OI": "panel_open_close_exception",
+    "OT": "panel_open_close_exception", "EE": "panel_open_close_exception",
+}
+
+
+_SIA_EXPLICIT: Final = frozenset(row[0] for row in _SIA_ROWS)
+
+
+def _sia_kind(code: str, cls: str) -> str:
+    """The kind of SIA code ``code`` of class ``cls``: a zone family's alarms, restores and
+    bypasses by family (``FA`` fire, ``BB`` bypass), other codes by their class."""
+    if code in _SIA_KIND:
+        return _SIA_KIND[code]
+    family, suffix = code[:1], code[1:]
+    if code not in _SIA_EXPLICIT and family in _SIA_FAMILY_KIND and suffix in _SUFFIXES:
+        if cls == "alarm":
+            return _SIA_FAMILY_KIND[family]
+        if suffix in ("B", "U"):
+            return "bypass"
+    return _CLASS_KIND.get(cls, "other")
+
+
+for _code, _entry in list(CONTACT_ID.items()):
+    CONTACT_ID[_code] = replace(_entry, kind=_cid_kind(int(_code), _entry.event_class))
+for _code, _entry in list(SIA.items()):
+    SIA[_code] = replace(_entry, kind=_sia_kind(_code, _entry.event_class))
 
 
 def contact_id(code: str) -> EventCode:
@@ -573,7 +708,8 @@ def contact_id(code: str) -> EventCode:
     en, zh, cls, concerns, prio = _CID_RANGES.get(
         code[:1], ("Unknown event", "未知事件", _O, _Z, _OT)
     )
-    return EventCode(code, f"{en} ({code})", f"{zh}（{code}）", cls, concerns, prio)
+    kind = _cid_kind(int(code), cls) if code.isdigit() else _CLASS_KIND.get(cls, "other")
+    return EventCode(code, f"{en} ({code})", f"{zh}（{code}）", cls, concerns, prio, kind=kind)
 
 
 def sia(code: str) -> EventCode:
@@ -589,17 +725,35 @@ def lookup(event_system: str, code: str) -> EventCode:
     return contact_id(code) if event_system == "cid" else sia(code)
 
 
-def classify(event_system: str, code: str, qualifier: str) -> tuple[EventClass, int]:
-    """Event class and priority of a signal.
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What a signal means, decided once by the receiver and carried on the signal.
 
-    A restore of an alarm, trouble or supervisory condition is class ``restore``; for
-    open/close codes the Contact ID qualifier only says opening vs closing, so they stay
-    ``open_close``.
-    """
+    ``event_class`` and ``priority`` are the signal's: a restore of an alarm, trouble or
+    supervisory condition is class ``restore`` (priority 6); open/close and test codes never
+    are (the Contact ID qualifier of an open/close code says opening or closing). ``kind`` and
+    ``desk`` are the alarm engine's: an opening or closing report is kind ``opening`` or
+    ``closing``, whatever its code."""
+
+    kind: str
+    event_class: EventClass
+    priority: int
+    desk: Desk
+    restore: bool
+    arming: Arming | None
+
+
+def classify(event_system: str, code: str, qualifier: str) -> Classification:
+    """The classification of a signal with this code and qualifier."""
     entry = lookup(event_system, code)
-    if qualifier == "restore" and entry.event_class not in ("open_close", "test"):
-        return "restore", PRIORITY_RESTORE
-    return entry.event_class, entry.priority
+    direction = arming(event_system, code, qualifier)
+    kind = "opening" if direction == "open" else "closing" if direction == "close" \
+        else entry.kind
+    restore = (qualifier == "restore" or entry.restore) and \
+        entry.event_class not in ("open_close", "test")
+    return Classification(kind, "restore" if restore else entry.event_class,
+                          PRIORITY_RESTORE if restore else entry.priority, KINDS[kind].desk,
+                          restore, direction)
 
 
 def sia_qualifier(code: str) -> Qualifier:
@@ -607,7 +761,7 @@ def sia_qualifier(code: str) -> Qualifier:
     return "restore" if sia(code).restore else "new"
 
 
-def arming(event_system: str, code: str, qualifier: str) -> Literal["open", "close"] | None:
+def arming(event_system: str, code: str, qualifier: str) -> Arming | None:
     """Whether a signal reports an opening (disarm) or closing (arm), else ``None``.
 
     Contact ID 4xx open/close codes say it with the qualifier (1 = opening, 3 = closing);
@@ -621,6 +775,11 @@ def arming(event_system: str, code: str, qualifier: str) -> Literal["open", "clo
         if qualifier == "restore":
             return "close"
     return None
+
+
+def kind_info(kind: str) -> KindInfo:
+    """Class, priority and desk of a kind (the engine's own: fail to test, runaway, ...)."""
+    return KINDS[kind]
 
 
 _CID_ARMING_CODES: Final = frozenset(

@@ -1,10 +1,11 @@
-"""Event tables: coverage of the published codes, classes, priorities and restore handling."""
+"""The one event-code table: coverage of the published codes, classes, priorities, kinds and
+desks, restore handling."""
 
 from __future__ import annotations
 
 import pytest
 
-from receivers import event_codes as ec
+from core import event_codes as ec
 
 # The common codes listed in protocol-vectors.md with the class a monitoring center expects.
 COMMON_CID = {
@@ -109,7 +110,7 @@ def test_every_entry_is_well_formed() -> None:
 
 def test_life_safety_outranks_burglary_outranks_trouble_and_so_on() -> None:
     def prio(code: str) -> int:
-        return ec.classify("cid", code, "new")[1]
+        return ec.classify("cid", code, "new").priority
 
     life = [prio(c) for c in ("100", "110", "120", "121", "162")]
     burglary = [prio(c) for c in ("130", "131", "132")]
@@ -159,7 +160,7 @@ COMMON_SIA = {
 @pytest.mark.parametrize(("code", "expected"), sorted(COMMON_SIA.items()))
 def test_common_sia_codes(code: str, expected: tuple[str, str]) -> None:
     qualifier = ec.sia_qualifier(code)
-    assert (ec.classify("sia", code, qualifier)[0], qualifier) == expected
+    assert (ec.classify("sia", code, qualifier).event_class, qualifier) == expected
 
 
 @pytest.mark.parametrize(
@@ -182,10 +183,10 @@ def test_same_event_gets_same_class_in_both_languages(cid: str, sia: str) -> Non
 
 
 def test_restore_qualifier_makes_alarms_restores_but_not_open_close() -> None:
-    assert ec.classify("cid", "131", "restore")[0] == "restore"
-    assert ec.classify("cid", "301", "restore")[0] == "restore"
-    assert ec.classify("cid", "401", "restore")[0] == "open_close"
-    assert ec.classify("cid", "131", "status")[0] == "alarm"
+    assert ec.classify("cid", "131", "restore").event_class == "restore"
+    assert ec.classify("cid", "301", "restore").event_class == "restore"
+    assert ec.classify("cid", "401", "restore").event_class == "open_close"
+    assert ec.classify("cid", "131", "status").event_class == "alarm"
 
 
 def test_arming_direction() -> None:
@@ -203,3 +204,54 @@ def test_unknown_codes_fall_back_by_range() -> None:
     assert ec.contact_id("399").event_class == "trouble"
     assert ec.contact_id("999").event_class == "other"
     assert ec.sia("QQ").event_class == "other"
+
+
+def test_every_codes_class_is_its_kinds() -> None:
+    """One truth: a code's class is its kind's class; ``other`` (no finer kind) never has a
+    class that raises an incident."""
+    for table in (ec.CONTACT_ID, ec.SIA):
+        for code, entry in table.items():
+            if entry.kind == "other":
+                assert entry.event_class not in ec.INCIDENT_CLASSES, code
+            else:
+                assert ec.KINDS[entry.kind].event_class == entry.event_class, code
+
+
+@pytest.mark.parametrize(("system", "code", "qualifier", "kind", "cls", "desk"), [
+    ("sia", "CJ", "new", "closing", "open_close", "operator"),  # SIA "late close": a closing
+    ("sia", "OJ", "new", "opening", "open_close", "operator"),
+    ("sia", "NL", "new", "closing", "open_close", "operator"),  # perimeter armed (stay)
+    ("cid", "401", "new", "opening", "open_close", "operator"),
+    ("cid", "401", "restore", "closing", "open_close", "operator"),
+    ("cid", "451", "restore", "closing", "open_close", "operator"),  # early close: a closing
+    ("cid", "454", "new", "panel_open_close_exception", "open_close", "operator"),
+    ("sia", "OI", "new", "panel_open_close_exception", "open_close", "operator"),
+    ("cid", "406", "new", "cancel", "open_close", "operator"),
+    ("sia", "FC", "new", "cancel", "open_close", "operator"),
+    ("sia", "BH", "restore", "burglary", "restore", "operator"),  # a restore, not an alarm
+    ("sia", "YK", "restore", "comm_trouble", "restore", "technical"),
+    ("sia", "YD", "new", "comm_trouble", "trouble", "technical"),  # receiver line trouble
+    ("cid", "354", "new", "comm_trouble", "trouble", "technical"),
+    ("cid", "302", "new", "low_battery", "trouble", "technical"),
+    ("sia", "SA", "new", "fire", "alarm", "operator"),  # sprinkler flow, as Contact ID 113
+    ("sia", "FG", "new", "fire", "alarm", "operator"),
+    ("cid", "151", "new", "alarm_24h", "alarm", "operator"),
+    ("sia", "TS", "new", "other", "test", "operator"),  # a walk test starts: no incident
+    ("cid", "612", "new", "other", "test", "operator"),
+    ("cid", "602", "new", "test", "test", "operator"),
+    ("sia", "JT", "new", "other", "other", "operator"),  # time changed: no incident
+    ("cid", "570", "new", "bypass", "other", "operator"),
+    ("sia", "BB", "new", "bypass", "other", "operator"),
+    ("cid", "374", "new", "burglary", "alarm", "operator"),  # exit error alarm
+    ("cid", "199", "new", "burglary", "alarm", "operator"),  # unknown, by range
+    ("sia", "QQ", "new", "other", "other", "operator"),
+])
+def test_kinds_and_desks(system: str, code: str, qualifier: str, kind: str, cls: str,
+                         desk: str) -> None:
+    c = ec.classify(system, code, qualifier)
+    assert (c.kind, c.event_class, c.desk) == (kind, cls, desk)
+
+
+def test_gas_and_carbon_monoxide_are_life_safety_priority() -> None:
+    for system, code in (("cid", "151"), ("cid", "162"), ("sia", "GA"), ("sia", "KA")):
+        assert ec.classify(system, code, "new").priority == ec.PRIORITY_LIFE_SAFETY, code
