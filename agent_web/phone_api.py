@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_web.choices_api import choice_codes
 from agent_web.console_settings import console_settings, phone_mode
+from agent_web.schemas import AgentGrid, CallRecords, Disposed, Ok, PhoneView
 from core import audit, sip_credentials, users
 from core.deps import actor_of, db_session, get_services, require_role
 from core.errors import http_error
@@ -134,7 +135,7 @@ def _sip(services: Services, user: User) -> Json | None:
             "display_name": user.display_name}
 
 
-@router.get("/phone")
+@router.get("/phone", response_model=PhoneView)
 async def phone(request: Request, user: User = Depends(agent)) -> Json:
     """Everything the phone panel restores on load, as the CTI holds it now: the agent's state
     (pause, wrap-up, hold), the live call and its screen pop, parked calls, the queues."""
@@ -188,7 +189,7 @@ def _demo_phone(request: Request, user: User, refused: str) -> Any:
     return phones
 
 
-@router.get("/recent-calls")
+@router.get("/recent-calls", response_model=CallRecords)
 async def recent_calls(request: Request, limit: int = Query(6, ge=1, le=50),
                        session: AsyncSession = Depends(db_session),
                        user: User = Depends(agent)) -> Json:
@@ -205,7 +206,7 @@ async def recent_calls(request: Request, limit: int = Query(6, ge=1, le=50),
     return {"items": [record_json(r) for r in rows]}
 
 
-@router.post("/phone/answer")
+@router.post("/phone/answer", response_model=Ok)
 async def phone_answer(request: Request, user: User = Depends(agent)) -> Json:
     if not _demo_phone(request, user, "answer_on_desk_phone").answer(user.extension):
         raise http_error(status.HTTP_409_CONFLICT, "nothing_ringing",
@@ -224,7 +225,7 @@ async def phone_hangup(request: Request, user: User = Depends(agent)) -> Json:
     return {"ok": True, "channel": out["result"]}
 
 
-@router.post("/phone/hold")
+@router.post("/phone/hold", response_model=Ok)
 async def phone_hold(request: Request, user: User = Depends(agent)) -> Json:
     """Hold as the phone holds (the caller hears music, the agent stays busy)."""
     if not _demo_phone(request, user, "hold_on_desk_phone").hold(user.extension):
@@ -232,14 +233,14 @@ async def phone_hold(request: Request, user: User = Depends(agent)) -> Json:
     return {"ok": True}
 
 
-@router.post("/phone/unhold")
+@router.post("/phone/unhold", response_model=Ok)
 async def phone_unhold(request: Request, user: User = Depends(agent)) -> Json:
     if not _demo_phone(request, user, "hold_on_desk_phone").unhold(user.extension):
         raise http_error(status.HTTP_409_CONFLICT, "no_call", "no call on hold")
     return {"ok": True}
 
 
-@router.post("/phone/mute")
+@router.post("/phone/mute", response_model=Ok)
 async def phone_mute(request: Request, user: User = Depends(agent)) -> Json:
     """The microphone off (the phone's own business: Asterisk is not told)."""
     if not _demo_phone(request, user, "mute_on_desk_phone").mute(user.extension, True):
@@ -247,7 +248,7 @@ async def phone_mute(request: Request, user: User = Depends(agent)) -> Json:
     return {"ok": True}
 
 
-@router.post("/phone/unmute")
+@router.post("/phone/unmute", response_model=Ok)
 async def phone_unmute(request: Request, user: User = Depends(agent)) -> Json:
     _demo_phone(request, user, "mute_on_desk_phone").mute(user.extension, False)
     return {"ok": True}
@@ -287,7 +288,7 @@ class DispositionIn(BaseModel):
     note: str | None = Field(None, max_length=500)
 
 
-@router.post("/calls/{call_id}/disposition")
+@router.post("/calls/{call_id}/disposition", response_model=Disposed)
 async def call_disposition(call_id: str, body: DispositionIn, request: Request,
                            session: AsyncSession = Depends(db_session),
                            user: User = Depends(agent)) -> Json:
@@ -308,7 +309,7 @@ async def call_disposition(call_id: str, body: DispositionIn, request: Request,
 # ---------------------------------------------------------------------- the supervisor's grid
 
 
-@router.get("/agents")
+@router.get("/agents", response_model=AgentGrid)
 async def agents_grid(request: Request, _: User = Depends(supervisor)) -> Json:
     """Every logged-in agent with state, pause reason, since and the call they are on."""
     cti = _cti(request)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_web.console_settings import console_settings
 from agent_web.phone_api import _cti, _cti_or_none, agent_rows
+from agent_web.schemas import TransferTargets
 from alarms.stats import incidents_per_day
 from core.deps import db_session, get_services, require_role
 from core.models import Role, User
@@ -50,7 +51,7 @@ async def alarms_per_day(request: Request, days: int = Query(30, ge=1, le=366),
             "total": sum(counts.values())}
 
 
-@router.get("/transfer-targets")
+@router.get("/transfer-targets", response_model=TransferTargets)
 async def transfer_targets(request: Request, user: User = Depends(agent)) -> Json:
     """Who a call can go to: logged-in agents (but oneself) with their state, and the queues
     with the line that reaches them."""

@@ -16,6 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alarms import api, incidents, notify, notify_templates, plans, stats, workflow
 from alarms.models import ActionPlan, Dispatch, Incident, IncidentSignal, VerificationCall
+from alarms.schemas import (
+    CallChecked,
+    IncidentDetail,
+    IncidentList,
+    VerificationCallOut,
+)
 from alarms.subscriber import CrmDirectory, SubscriberDirectory
 from core import audit
 from core.deps import actor_of, db_session, get_services, require_role
@@ -69,7 +75,7 @@ async def _commit(session: AsyncSession, services: Services, out: incidents.Outb
 # --- the alarm queue ------------------------------------------------------------------------
 
 
-@router.get("/incidents")
+@router.get("/incidents", response_model=IncidentList)
 async def list_incidents(
     session: AsyncSession = Depends(db_session), _: User = Depends(agent),
     state: Literal["open", "closed", "all", "held"] = "open", desk: str | None = None,
@@ -97,7 +103,7 @@ async def list_incidents(
             "limit": limit, "offset": offset}
 
 
-@router.get("/incidents/{incident_id}")
+@router.get("/incidents/{incident_id}", response_model=IncidentDetail)
 async def get_incident(incident_id: int, session: AsyncSession = Depends(db_session),
                        _: User = Depends(agent)) -> dict[str, Any]:
     async with _errors():
@@ -235,7 +241,8 @@ class CallIn(BaseModel):
     next: bool = False
 
 
-@router.post("/incidents/{incident_id}/calls", status_code=201)
+@router.post("/incidents/{incident_id}/calls", status_code=201,
+             response_model=VerificationCallOut)
 async def request_call(incident_id: int, body: CallIn, request: Request,
                        session: AsyncSession = Depends(db_session),
                        user: User = Depends(agent)) -> dict[str, Any]:
@@ -274,7 +281,7 @@ class CallResultIn(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-@router.post("/calls/{call_id}/result")
+@router.post("/calls/{call_id}/result", response_model=CallChecked)
 async def call_result(call_id: int, body: CallResultIn, request: Request,
                       session: AsyncSession = Depends(db_session),
                       user: User = Depends(agent)) -> dict[str, Any]:
@@ -305,6 +312,7 @@ async def call_result(call_id: int, body: CallResultIn, request: Request,
                 code_result = "invalid"
         except CodeLocked as exc:
             raise http_error(status.HTTP_429_TOO_MANY_REQUESTS, "code_locked", str(exc),
+                             headers={"Retry-After": str(exc.retry_after)},
                              retry_after=exc.retry_after) from exc
     out = incidents.Outbox()
     async with _errors():

@@ -28,8 +28,9 @@ def detail(code: str, message: str, **params: Any) -> dict[str, Any]:
     return {"code": code, "message": message, "params": params}
 
 
-def http_error(status_code: int, code: str, message: str, **params: Any) -> HTTPException:
-    return HTTPException(status_code, detail(code, message, **params))
+def http_error(status_code: int, code: str, message: str, *,
+               headers: dict[str, str] | None = None, **params: Any) -> HTTPException:
+    return HTTPException(status_code, detail(code, message, **params), headers=headers)
 
 
 def from_coded(exc: CodedError, status_code: int | None = None) -> HTTPException:

@@ -14,7 +14,7 @@ from core.clock import FakeClock
 from core.models import AuditEntry
 from core.services import Services
 from tests.alarms.conftest import FakeDirectory
-from tests.alarms.test_workflow import _call, open_incident
+from tests.alarms.test_workflow import _call, cti_reports, open_incident
 from tests.conftest import LoginFactory
 
 
@@ -32,11 +32,11 @@ async def test_another_agent_cannot_record_a_call_result_or_move_a_dispatch(
     call = await _call(ann, iid, next=True)
     guard = (await ann.post(f"/api/incidents/{iid}/dispatches", json={"kind": "guard"})).json()
 
-    r = await ben.post(f"/api/calls/{call['id']}/result",
-                       json={"result": "answered", "code": "9999"})
+    await cti_reports(engine, call["id"], "answered")
+    r = await ben.post(f"/api/calls/{call['id']}/result", json={"code": "9999"})
     assert r.status_code == 409, r.text
     inc = (await ann.get(f"/api/incidents/{iid}")).json()
-    assert not inc["duress"] and inc["calls"][0]["result"] is None
+    assert not inc["duress"] and inc["calls"][0]["code_result"] is None
     r = await ben.patch(f"/api/dispatches/{guard['id']}", json={"status": "arrived"})
     assert r.status_code == 409, r.text
     assert (await ann.get(f"/api/incidents/{iid}")).json()["dispatches"][0]["status"] == \
@@ -47,8 +47,7 @@ async def test_another_agent_cannot_record_a_call_result_or_move_a_dispatch(
     assert actions == []  # nothing ben tried reached the records (no code was checked)
 
     # The holder and a supervisor may.
-    r = await ann.post(f"/api/calls/{call['id']}/result", json={"result": "answered",
-                                                                 "code": "1111"})
+    r = await ann.post(f"/api/calls/{call['id']}/result", json={"code": "1111"})
     assert r.status_code == 200 and r.json()["call"]["code_result"] == "valid"
     r = await sup.patch(f"/api/dispatches/{guard['id']}", json={"status": "arrived"})
     assert r.status_code == 200 and r.json()["status"] == "arrived"
@@ -63,8 +62,9 @@ async def test_untaken_incident_results_need_the_incident_taken(
     await ann.post(f"/api/incidents/{iid}/take")
     call = await _call(ann, iid, number="+8613800000001")
     assert (await ann.post(f"/api/incidents/{iid}/release")).status_code == 200
-    r = await ben.post(f"/api/calls/{call['id']}/result", json={"result": "no_answer"})
-    assert r.status_code == 409 and "take" in r.json()["detail"]
+    await cti_reports(engine, call["id"], "answered")
+    r = await ben.post(f"/api/calls/{call['id']}/result", json={"note": "spoke to him"})
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "take_first"
 
 
 async def test_a_locked_passcode_check_answers_429_on_the_call_result(
@@ -83,7 +83,7 @@ async def test_a_locked_passcode_check_answers_429_on_the_call_result(
     ann = await login("agent", "ann")
     await ann.post(f"/api/incidents/{iid}/take")
     call = await _call(ann, iid, next=True)
-    r = await ann.post(f"/api/calls/{call['id']}/result", json={"result": "answered",
-                                                                 "code": "9999"})
+    await cti_reports(engine, call["id"], "answered")
+    r = await ann.post(f"/api/calls/{call['id']}/result", json={"code": "9999"})
     assert r.status_code == 429 and r.headers["retry-after"] == "600"
-    assert (await ann.get(f"/api/incidents/{iid}")).json()["calls"][0]["result"] is None
+    assert (await ann.get(f"/api/incidents/{iid}")).json()["calls"][0]["code_result"] is None

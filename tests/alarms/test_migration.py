@@ -61,4 +61,4 @@ async def test_upgrade_closes_duplicate_open_incidents_with_an_audit_entry(db_ur
         (1, "new", None, 1), (2, "closed", "cleared_by_system", 2), (3, "new", None, 1),
         (4, "closed", None, 1), (5, "held", None, 1)]
     assert [tuple(a) for a in audits] == [("2", "close")]
-    assert "alarms_0003" in await migrate.current_heads(db_url)  # and on to the head
+    assert "alarms_0004" in await migrate.current_heads(db_url)  # and on to the head

@@ -75,11 +75,13 @@ async def test_crm_directory_answers_from_real_crm_records(services: Services) -
     assert await d.lookup("7001", "02") is None
 
 
-async def test_verification_result_over_the_bus_checks_the_code_and_escalates_duress(
+async def test_a_verification_calls_outcome_comes_over_the_bus_from_the_call(
         services: Services, engine: AlarmEngine, directory: FakeDirectory,
         clock: FakeClock) -> None:
+    """The CTI's ``call.progress`` says the far party answered while the call goes on (the
+    operator may check the passcode then); ``verification.call_result`` closes it. The
+    operator's own leg answering is no answer; what the operator entered is never overwritten."""
     iid = await open_incident(engine, directory, clock)
-    directory.codes[41] = ("2468", "1357")
     uid = await ensure_user(services, "ann", "agent")
     async with services.db.transaction() as s:
         await incidents.take(s, clock, Actor("ann", uid), iid, Outbox())
@@ -88,16 +90,28 @@ async def test_verification_result_over_the_bus_checks_the_code_and_escalates_du
                                             contact_name="Li Wei", step=None, out=Outbox())
     updates = services.bus.subscribe("incident.updated")
     await engine.start(tick=False)
-    await services.bus.publish("verification.call_result", {
-        "call_id": call.id, "result": "answered", "code": "1357", "contact_id": 41,
-        "operator": "ann", "operator_id": uid})
+    progress = {"call_id": "verif-1", "kind": "verification", "user_id": uid,
+                "verification_id": call.id, "incident_id": iid}
+    await services.bus.publish("call.progress", {**progress, "stage": "own_answered"})
+    await services.bus.publish("call.progress", {**progress, "stage": "answered"})
     ev = await updates.get(within=10)
-    assert ev.data["change"] == "call_result" and ev.data["call"]["code_result"] == "duress"
+    assert ev.data["change"] == "call_result" and ev.data["call"]["result"] == "answered"
+    async with services.db.transaction() as s:
+        await incidents.record_call_check(s, clock, Actor("ann", uid), call.id,
+                                          answered_by="Li Wei", code_result="valid",
+                                          note="false alarm, cat", out=Outbox())
+    await services.bus.publish("verification.call_result", {
+        "call_id": call.id, "result": "answered", "cti_call_id": "verif-1",
+        "call_record_id": 7, "talk_seconds": 42.0})
+    ev = await updates.get(within=10)
+    assert ev.data["call"]["completed_at"] is not None
     async with services.db.session() as s:
         row = await s.get(VerificationCall, call.id)
-        inc = await incidents.get(s, iid)
-    assert row is not None and (row.result, row.code_result) == ("answered", "duress")
-    assert inc.duress and inc.priority == 1 and inc.steps[0]["step"] == "notify_police"
+    assert row is not None
+    assert (row.result, row.cti_call_id, row.call_record_id, row.talk_seconds) == (
+        "answered", "verif-1", 7, 42.0)
+    assert (row.answered_by, row.code_result, row.note) == ("Li Wei", "valid",
+                                                            "false alarm, cat")
 
 
 async def test_receiver_line_trouble_goes_to_the_technical_desk_per_line(

@@ -13,6 +13,7 @@ from alarms import incidents
 from alarms.engine import AlarmEngine
 from alarms.subscriber import CallTarget
 from core.audit import Actor
+from core.bus import Event
 from core.clock import FakeClock
 from core.db import Database
 from core.models import AuditEntry
@@ -99,7 +100,7 @@ async def test_workflow_records_times_dispositions_and_audits_the_operator(
     r = await ann.post(f"/api/incidents/{iid}/hand-over", json={"user_id": ben_id})
     assert r.json()["taken_by_name"] == "ben"
     r = await ben.post(f"/api/incidents/{iid}/close", json={"disposition": "false_alarm"})
-    assert r.status_code == 409 and "cause" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "cause_needed"
     r = await ben.post(f"/api/incidents/{iid}/close",
                        json={"disposition": "false_alarm", "cause": "user_error"})
     assert r.status_code == 200 and r.json()["status"] == "closed" and r.json()["closed_at"]
@@ -133,6 +134,15 @@ async def _call(client: httpx.AsyncClient, iid: int, **body: Any) -> dict[str, A
     return dict(r.json())
 
 
+async def cti_reports(engine: AlarmEngine, call_id: int, result: str,
+                      cause: str | None = None) -> None:
+    """What the CTI publishes when the call is over (``verification.call_result``): the
+    outcome comes from the call, never from the operator."""
+    await engine.handle_events([Event("verification.call_result", {
+        "call_id": call_id, "result": result, "cause": cause, "cti_call_id": f"verif-{call_id}",
+        "talk_seconds": 12.0 if result == "answered" else None})])
+
+
 async def test_verification_calls_follow_the_call_list_and_duress_escalates_silently(
         services: Services, engine: AlarmEngine, directory: FakeDirectory, clock: FakeClock,
         login: LoginFactory) -> None:
@@ -149,12 +159,17 @@ async def test_verification_calls_follow_the_call_list_and_duress_escalates_sile
     req = (await sub.get(within=1)).data
     assert req["incident_id"] == iid and req["number"] == "+862100000001"
     assert req["operator"] == "ann" and req["contact_name"] == "premises"
-    r = await ann.post(f"/api/calls/{first['id']}/result", json={"result": "no_answer"})
-    assert r.json()["incident"]["status"] == "verifying"
+    await cti_reports(engine, first["id"], "no_answer")
+    inc = (await ann.get(f"/api/incidents/{iid}")).json()
+    assert inc["status"] == "verifying" and inc["calls"][0]["result"] == "no_answer"
+    # nobody answered: nobody to check a passcode with, whatever the operator types
+    r = await ann.post(f"/api/calls/{first['id']}/result", json={"code": "1111"})
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "call_not_answered"
     second = await _call(ann, iid, next=True)
     assert second["contact_id"] == 7 and second["contact_name"] == "Li Wei"
+    await cti_reports(engine, second["id"], "answered")
     r = await ann.post(f"/api/calls/{second['id']}/result",
-                       json={"result": "answered", "code": "9999"})
+                       json={"code": "9999", "answered_by": "Li Wei"})
     body = r.json()
     assert body["say_to_caller"] == "accepted"  # same answer as for the real passcode
     inc = body["incident"]
@@ -175,15 +190,15 @@ async def test_ecv_needs_two_calls_to_two_numbers_before_police(
     police = next(i for i, s in enumerate(steps) if s["step"] == "notify_police")
     ecv = next(i for i, s in enumerate(steps) if s["step"] == "ecv")
     r = await ann.post(f"/api/incidents/{iid}/steps/{police}")
-    assert r.status_code == 409 and "two different numbers" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "ecv_needs_two_calls"
     c1 = await _call(ann, iid, number="+8613800000001", contact_name="owner")
-    await ann.post(f"/api/calls/{c1['id']}/result", json={"result": "no_answer"})
+    await cti_reports(engine, c1["id"], "no_answer")
     c2 = await _call(ann, iid, number="+8613800000001", contact_name="owner")
-    await ann.post(f"/api/calls/{c2['id']}/result", json={"result": "busy"})
+    await cti_reports(engine, c2["id"], "busy")
     assert (await ann.post(f"/api/incidents/{iid}/steps/{ecv}")).status_code == 409
     c3 = await _call(ann, iid, number="+8613800000002", contact_name="keyholder")
     assert (await ann.post(f"/api/incidents/{iid}/steps/{ecv}")).status_code == 409
-    await ann.post(f"/api/calls/{c3['id']}/result", json={"result": "no_answer"})
+    await cti_reports(engine, c3["id"], "no_answer")
     assert (await ann.post(f"/api/incidents/{iid}/steps/{ecv}")).status_code == 200
     r = await ann.post(f"/api/incidents/{iid}/steps/{police}", json={"note": "110 called"})
     assert r.status_code == 200
@@ -198,7 +213,7 @@ async def test_dispatch_records_times_and_avs01_score(
     ann = await login("agent", "ann")
     await ann.post(f"/api/incidents/{iid}/take")
     c = await _call(ann, iid, number="+8613800000001")
-    await ann.post(f"/api/calls/{c['id']}/result", json={"result": "no_answer"})
+    await cti_reports(engine, c["id"], "no_answer")
     r = await ann.post(f"/api/incidents/{iid}/dispatches", json={"kind": "guard"})
     guard = r.json()
     assert r.status_code == 201 and guard["avs_score"] == 1
