@@ -25,7 +25,7 @@ from alarms.schemas import (
 from alarms.subscriber import CrmDirectory, SubscriberDirectory
 from core import audit
 from core.deps import actor_of, db_session, get_services, require_role
-from core.errors import http_error
+from core.errors import coded_error, http_error
 from core.models import Role, User
 from core.services import Services
 from crm.errors import CodeLocked
@@ -52,10 +52,8 @@ async def _errors() -> AsyncIterator[None]:
         yield
     except incidents.NotFound as exc:
         raise http_error(status.HTTP_404_NOT_FOUND, "not_found", str(exc)) from exc
-    except incidents.Conflict as exc:
-        raise http_error(status.HTTP_409_CONFLICT, exc.code, str(exc), **exc.params) from exc
-    except (workflow.TransitionError, plans.StepRefused) as exc:
-        raise http_error(status.HTTP_409_CONFLICT, exc.code, str(exc), **exc.params) from exc
+    except (incidents.Conflict, workflow.TransitionError, plans.StepRefused) as exc:
+        raise coded_error(status.HTTP_409_CONFLICT, exc) from exc
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
 

@@ -33,5 +33,12 @@ def http_error(status_code: int, code: str, message: str, *,
     return HTTPException(status_code, detail(code, message, **params), headers=headers)
 
 
+def coded_error(status_code: int, exc: Exception) -> HTTPException:
+    """A domain error that carries ``code`` (and ``params``) as the HTTP answer."""
+    params: dict[str, Any] = dict(getattr(exc, "params", None) or {})
+    return HTTPException(status_code, detail(str(getattr(exc, "code", "conflict")), str(exc),
+                                             **params))
+
+
 def from_coded(exc: CodedError, status_code: int | None = None) -> HTTPException:
     return http_error(status_code or exc.status_code, exc.code, str(exc), **exc.params)
