@@ -756,7 +756,25 @@ _ROWS: list[tuple[str, str, str]] = [
     ("common.none", "无", "None"),
 ]
 
-CATALOGUE: dict[str, dict[str, str]] = {key: {"zh-CN": zh, "en": en} for key, zh, en in _ROWS}
+def _all_rows() -> list[tuple[str, str, str]]:
+    """The rows above and every ``agent_web.words`` module's ``ROWS``, each key once."""
+    import importlib
+    import pkgutil
+
+    from agent_web import words
+
+    rows = list(_ROWS)
+    for mod in sorted(m.name for m in pkgutil.iter_modules(words.__path__)):
+        rows += importlib.import_module(f"agent_web.words.{mod}").ROWS
+    seen: set[str] = set()
+    twice = {key for key, _, _ in rows if key in seen or seen.add(key)}  # type: ignore[func-returns-value]
+    if twice:
+        raise ValueError(f"console words defined twice: {sorted(twice)}")
+    return rows
+
+
+CATALOGUE: dict[str, dict[str, str]] = {key: {"zh-CN": zh, "en": en}
+                                        for key, zh, en in _all_rows()}
 
 
 def pick_language(preferred: str | None, accept_language: str | None = None,
