@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -140,6 +140,7 @@ async def run_demo_telephony(services: Services) -> None:
         from ivr.prompts import played_seconds
 
         sim.engine.prompt_duration = played_seconds  # prompts take as long as they really do
+        demo_premises(sim.engine.phones)
         numbers = await subscriber_numbers(services) or [("+8613800000001", "Zhang Wei")]
         install_callers(sim.engine)
         traffic = TrafficGenerator(sim.engine, TrafficProfile(
@@ -160,6 +161,18 @@ async def run_demo_telephony(services: Services) -> None:
         except (asyncio.CancelledError, Exception):
             pass
         services.extra.pop("pbxsim", None)
+
+
+def demo_premises(phones: Any) -> None:
+    """How the demo's premises and keyholders behave when an operator calls them: most answer
+    after a few seconds and stay on the line until the operator hangs up (time to check the
+    passcode); a number ending in 7 is busy, in 8 rings out, in 9 cannot be reached (README)."""
+    from pbxsim.engine.phones import TrunkScript
+
+    phones.trunk_default = TrunkScript("answer", after=4.0, talk=600.0)
+    phones.trunk_by_last_digit.update({
+        "7": TrunkScript("busy", after=3.0), "8": TrunkScript("noanswer"),
+        "9": TrunkScript("unavailable", after=0.5)})
 
 
 def cti_parts(demo: bool) -> list[Part]:

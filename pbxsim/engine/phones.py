@@ -83,6 +83,7 @@ class Phones:
         self.default = PhoneConfig()
         self.live: dict[str, list[Pbx]] = {}  # exten -> its phone legs (ringing or up)
         self.trunk: dict[str, TrunkScript] = {}
+        self.trunk_by_last_digit: dict[str, TrunkScript] = {}
         self.trunk_default = TrunkScript()
         self.listeners: list[Callable[[str, str, Channel], None]] = []
         # PJSIP endpoints (pjsip.conf: endpoint -> context) and their channels (ringing or up)
@@ -102,6 +103,13 @@ class Phones:
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {OUTCOMES}")
         self.trunk[number] = TrunkScript(outcome, after, talk)
+
+    def script_for(self, number: str) -> TrunkScript:
+        """What the number does: its own script, else its last digit's, else the default."""
+        found = self.trunk.get(number)
+        if found is None and number:
+            found = self.trunk_by_last_digit.get(number[-1])
+        return found or self.trunk_default
 
     # -- control (the console's softphone in demo mode) -------------------------------------
     def ringing(self) -> list[Ringing]:
@@ -320,7 +328,7 @@ class Phones:
     def app_trunk(self, pbx: Pbx, data: str, step: Step) -> bool:
         """SimTrunk(): the premises number behaves as scripted."""
         eng = self.engine
-        script = self.trunk.get(pbx.ch.exten, self.trunk_default)
+        script = self.script_for(pbx.ch.exten)
         st: dict[str, Any] = {"timer": None}
 
         def gone() -> None:

@@ -80,7 +80,7 @@ def dial_pjsip(pbx: Pbx, parts: list[str], started: float) -> bool:
     endpoint, number = parse_pjsip(dest) if dest.upper().startswith("PJSIP/") else ("", None)
     script: TrunkScript | None = None
     if endpoint == phones.trunk_endpoint and number:
-        script = phones.trunk.get(number, phones.trunk_default)
+        script = phones.script_for(number)
         context = phones.trunk_context
     else:
         context = phones.endpoints.get(endpoint, "")
