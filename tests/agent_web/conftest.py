@@ -108,10 +108,10 @@ class LiveServer:
         if self.receivers:  # a DC-09 listener on a port of its own, as vigil demo runs it
             from receivers.config import ReceiverSettings
             from receivers.runtime import Receivers
-            from vigil.parts import _CrmAccounts
+            from vigil.parts import EngineAccounts
 
             rx = Receivers(self.services, ReceiverSettings(  # type: ignore[call-arg]
-                _env_file=None, dc09_udp=False), directory=_CrmAccounts(self.services))
+                _env_file=None, dc09_udp=False), directory=EngineAccounts(self.services))
             self.services.settings.dc09_port = 0
             await rx.start()
             self.dc09_port = rx.ports["dc09/tcp"]

@@ -130,7 +130,7 @@ async def test_form_posts_need_the_csrf_token(client: httpx.AsyncClient,
     ok = await client.post("/login", data={"username": "frank", "password": TEST_PASSWORD,
                                            "csrf_token": token})
     assert ok.status_code == 303
-    home = await client.get("/")
+    home = await client.get("/", follow_redirects=True)  # the console
     assert home.status_code == 200 and "frank" in home.text
     # A cookie-authenticated API change without JSON and without the token is refused.
     r = await client.post("/api/auth/logout")
