@@ -25,6 +25,7 @@ from agent_web.schemas import TransferTargets
 from alarms.stats import incidents_per_day
 from core.deps import db_session, get_services, require_role
 from core.models import Role, User
+from cti.dispositions import counts_since as disposition_counts
 from cti.http import run_command
 
 router = APIRouter(prefix="/api/console", tags=["console"])
@@ -49,6 +50,19 @@ async def alarms_per_day(request: Request, days: int = Query(30, ge=1, le=366),
             "items": [{"day": d, "class": c, "count": counts[(d, c)]}
                       for d in day_list for c in classes if counts[(d, c)]],
             "total": sum(counts.values())}
+
+
+@router.get("/reports/dispositions")
+async def dispositions(request: Request, days: int = Query(30, ge=1, le=366),
+                       session: AsyncSession = Depends(db_session),
+                       _: User = Depends(supervisor)) -> Json:
+    """Calls of the last ``days`` per disposition the agents picked in wrap-up (``null``: none
+    picked), most first."""
+    since = get_services(request).clock.now() - timedelta(days=days)
+    counts = await disposition_counts(session, since)
+    items = sorted(({"disposition": code, "count": n} for code, n in counts.items()),
+                   key=lambda r: (-int(r["count"] or 0), str(r["disposition"])))
+    return {"items": items, "total": sum(counts.values())}
 
 
 @router.get("/transfer-targets", response_model=TransferTargets)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
@@ -130,3 +130,11 @@ async def dispose(db: Database, clock: Clock, actor: Actor, call_id: str, code: 
             if row is not None:
                 result = {**result, "record_id": row.id, "pending": False, **fields_of(row)}
     return result
+
+
+async def counts_since(session: AsyncSession, since: datetime) -> dict[str | None, int]:
+    """Call records started since ``since`` per disposition (None: none was picked)."""
+    rows = (await session.execute(
+        select(CallRecord.disposition, func.count()).where(CallRecord.started_at >= since)
+        .group_by(CallRecord.disposition))).all()
+    return {code: int(n) for code, n in rows}

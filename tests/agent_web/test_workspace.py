@@ -267,6 +267,11 @@ def test_wrap_up_counts_down_and_the_disposition_goes_on_the_call_record(
         (record,) = [r for r in c.get("/api/calls?limit=5").json()["items"]
                      if r["queue"] == "support"]
     assert record["disposition"] == "info_given"
+    boss = browse("super1")  # and the reports count it, in the supervisor's words
+    boss.click("#nav a[data-nav=reports]")
+    boss.wait_for_selector("#rep-dispositions[data-state=ready]")
+    assert boss.locator("#rep-dispositions tbody tr").first.locator("td").all_text_contents() \
+        == ["已答复咨询", "1"]
 
 
 def test_click_to_dial_a_keyholder_hold_retrieve_and_a_three_way_call(

@@ -2,6 +2,7 @@
 // subscriber summary, printable.
 import { api, errorText, itemsOf } from "../core/api.js";
 import { csvText } from "../core/csv.js";
+import { choiceName } from "../core/choices.js";
 import { $ } from "../core/dom.js";
 import { esc } from "../core/format.js";
 import { named, t } from "../core/i18n.js";
@@ -94,6 +95,12 @@ function reportDefs(days) {
         const rows = itemsOf(d).filter((r) => r.false_alarms > 0).slice(0, 20).map((r) => [r.device_model, r.false_alarms, r.alarms, pctOf(r.rate)]);
         return { head: ["device_model", "false_alarms", "alarms", "false_rate_pct"], rows, labels: rows.map((r) => r[0]),
           datasets: [{ label: t("rep.false_alarms"), data: rows.map((r) => r[1]) }] };
+      } },
+    { id: "dispositions", url: `/api/console/reports/dispositions?days=${Math.max(days, 1)}`, type: "bar", horizontal: true,
+      build: (d) => {
+        const rows = itemsOf(d).map((r) => [r.disposition ? choiceName("disposition", r.disposition) : t("rep.no_disposition"), r.count]);
+        return { head: ["disposition", "count"], rows, labels: rows.map((r) => r[0]),
+          datasets: [{ label: t("rep.calls"), data: rows.map((r) => r[1]) }] };
       } },
     { id: "handling", url: `/api/alarm-stats/handling?since=${since}`, type: "bar",
       build: (d) => {
