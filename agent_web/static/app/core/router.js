@@ -32,6 +32,11 @@ export class Router {
   onChange(fn) { this.listeners.push(fn); }
 
   start() {
+    // A view's forms are the view's: before its module has mounted, a submit (Enter in a
+    // field) must not post the page the old-fashioned way.
+    document.addEventListener("submit", (ev) => {
+      if (ev.target.closest("#view:not([data-mounted])")) ev.preventDefault();
+    }, true);
     document.addEventListener("click", (ev) => {
       if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
       const a = ev.target.closest("a[href]");
@@ -84,12 +89,15 @@ export class Router {
   }
 
   unmount() {
+    delete $("#view").dataset.mounted;
     if (!this.current) return;
     this.current.scope.close();
     this.current = null;
   }
 
   async mount(page, info) {
+    const view = $("#view");
+    delete view.dataset.mounted;  // until the view's handlers are on, its controls wait
     document.body.dataset.page = page || "";
     for (const a of document.querySelectorAll("#nav a[data-nav]")) {
       if (a.dataset.nav === (page === "incident" ? "console" : page)) a.setAttribute("aria-current", "page");
@@ -100,8 +108,9 @@ export class Router {
     const load = VIEWS[page];
     if (load) {
       const mod = await load();
-      if (this.current?.scope === s) await mod.mount($("#view"), s, info);
+      if (this.current?.scope === s) await mod.mount(view, s, info);
     }
+    if (this.current?.scope === s) view.dataset.mounted = "1";
     for (const fn of this.listeners) fn(page);
   }
 }
