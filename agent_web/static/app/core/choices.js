@@ -9,6 +9,7 @@ const lists = new Map();   // kind -> items
 export async function loadChoices(kind) {
   const r = await api(`/api/console/choices/${kind}`);
   if (r.ok) lists.set(kind, itemsOf(r.data));
+  document.dispatchEvent(new CustomEvent("vigil:choices", { detail: { kind } }));  // names changed
   return lists.get(kind) || [];
 }
 

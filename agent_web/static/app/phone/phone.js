@@ -20,6 +20,8 @@ import { WebrtcPhone } from "./webrtc.js";
 // Stages of a call the console placed that end it.
 const FINAL = new Set(["busy", "no_answer", "unavailable", "failed", "ended"]);
 
+const disposed = new Set();  // calls whose disposition this console saved
+
 export const ph = {
   mode: "", cti: false, agent: { state: "unknown" }, sinceMs: Date.now(), queues: [], defaults: [],
   wrapupSeconds: 0, call: null, parked: [], driver: null, ready: false, muted: false, wrapup: null,
@@ -46,6 +48,7 @@ function stageText(call) {
 
 function callWhat(call) {
   if (!call) return t("phone.idle");
+  if (call.kind === "spy" && call.state === "connected") return t(`agents.spying.${call.mode || "listen"}`);
   if (call.state === "ringing") return t("phone.incoming");
   if (call.state === "dialing") return t(`phone.placing.${call.kind || "dial"}`);
   if (call.state === "held") return t("phone.on_hold");
@@ -86,6 +89,7 @@ export function render() {
   if (out !== wasOut) { $("#queues-box").open = out; wasOut = out; }  // joining is the next step
   const p = panel();
   p.dataset.mode = ph.mode;
+  p.dataset.extension = me.extension ? "1" : "0";  // no extension: only the notice shows
   $("#phone-mode").textContent = ph.mode ? t(`phone.mode.${ph.mode}`) : "";
   const st = $("#agent-state");
   st.dataset.state = state;
@@ -100,7 +104,7 @@ export function render() {
   p.dataset.call = call ? call.state : "idle";
   $("#call-what").textContent = callWhat(call);
   $("#call-party").textContent = call ? [call.number, call.name].filter(Boolean).join(" · ") : "";
-  $("#call-progress").textContent = stageText(call);
+  $("#call-progress").textContent = call?.kind === "spy" && call.state === "connected" ? "" : stageText(call);
   // a three-way call: who else is in it (the agent's own leg left out)
   const others = (call?.conference?.participants || []).filter((x) => x.role !== "agent" && !x.left_at);
   const conf = $("#call-conference");
@@ -109,7 +113,8 @@ export function render() {
   const cti = ph.cti && Boolean(me.extension);
   const inQueues = state !== "logged_out" && state !== "unknown";
   const live_ = call && call.state !== "ended";
-  const talking = call && (call.state === "connected" || call.state === "held");
+  // a supervisor's listening call has no call tools: it is not a call with a caller
+  const talking = call && (call.state === "connected" || call.state === "held") && call.kind !== "spy";
   const d = ph.driver;
   const set = (el, on) => { if (el) el.disabled = !on; };
   set(btn("join"), cti);
@@ -210,7 +215,7 @@ function apply(d) {
   }
   if (!d.current && !placed && popCallId() !== null) clearPop();
   // the disposition prompt stays until a disposition is saved or the next call rings
-  if (d.wrapup) ph.wrapup = { callId: d.wrapup.call_id, until: timeOf(d.wrapup.until, null) };
+  if (d.wrapup && !disposed.has(d.wrapup.call_id)) ph.wrapup = { callId: d.wrapup.call_id, until: timeOf(d.wrapup.until, null) };
   ensureDriver(d);
   render();
 }
@@ -218,7 +223,7 @@ function apply(d) {
 function setAgent(row) {
   const before = ph.agent.state;
   ph.agent = { ...ph.agent, ...row };
-  if (row.state === "wrapup" && row.wrapup_call_id) {
+  if (row.state === "wrapup" && row.wrapup_call_id && !disposed.has(row.wrapup_call_id)) {
     ph.wrapup = { callId: row.wrapup_call_id, until: timeOf(row.wrapup_until, null) };
   }
   if (row.since !== undefined && row.since !== null) ph.sinceMs = timeOf(row.since, Date.now());
@@ -251,6 +256,7 @@ function progressed(data, fresh = true) {
   const state = stage === "answered" ? "connected" : final ? "ended"
     : (same && (ph.call.state === "connected" || ph.call.state === "held")) ? ph.call.state : "dialing";
   ph.call = { ...base, placed: true, kind: data.kind, number: data.number ?? base.number, stage, cause: data.cause ?? null,
+    mode: data.mode ?? base.mode,
     state, incident_id: data.incident_id ?? base.incident_id, verification_id: data.verification_id ?? base.verification_id,
     since: stage === "answered" && base.state !== "connected" ? Date.now() : base.since };
   if (final) {
@@ -386,7 +392,7 @@ function wire() {
     const r = await post(`/api/console/calls/${encodeURIComponent(callId)}/disposition`,
       { disposition: String(f.get("disposition") || ""), note: String(f.get("note") || "").trim() || null });
     toast(r.ok ? t("wrapup.saved") : errorText(r), !r.ok);
-    if (r.ok) { ev.target.reset(); ph.wrapup = null; render(); loadRecent(); }
+    if (r.ok) { disposed.add(callId); ev.target.reset(); ph.wrapup = null; render(); loadRecent(); }
   });
   // Click-to-dial on every number shown anywhere in the console.
   document.addEventListener("click", (ev) => {
@@ -401,6 +407,7 @@ export function startPhone() {
   if (!panel()) return;
   wire();
   setInterval(tick, 1000);
+  document.addEventListener("vigil:choices", () => render());
   live.snapshot(refresh);
   live.snapshot(loadRecent);
   live.snapshot(loadTargets);
@@ -408,6 +415,11 @@ export function startPhone() {
     if (topic === "agent.state" && !isMine(data)) {
       clearTimeout(loadTargets.timer);
       loadTargets.timer = setTimeout(loadTargets, 1000);
+    }
+    if (topic.startsWith("spy.") && Number(data.supervisor_user_id) === Number(me.id) && ph.call?.kind === "spy") {
+      ph.call.mode = data.mode;  // listen, whisper or barge: what this supervisor's call does now
+      render();
+      return;
     }
     if (!isMine(data)) return;
     if (topic === "agent.state") { setAgent(data); render(); refresh(); }

@@ -82,7 +82,7 @@ export async function renderPop(data) {
   api(`/api/tickets?account_id=${summary.id}&open_only=true&limit=10`).then((r) => part("tickets", !r.ok ? failed(r)
     : itemsOf(r.data).map((tk) => `<span class="sla sla-${esc(tk.sla)}">${esc(t(`sla.${tk.sla}`))}</span> #${tk.id} ${esc(tk.subject)} · ${esc(t(`ticket.${tk.status}`))}`).join("<br>") || none));
   api(`/api/accounts/${encodeURIComponent(summary.number)}/signals?limit=20`).then((r) => part("signals", !r.ok ? failed(r)
-    : !itemsOf(r.data).length ? none : `<table class="grid small"><tbody>${itemsOf(r.data).map((s) => `<tr><td>${esc(fmtTime(s.received_at))}</td><td class="mono">${esc(s.event_code ?? "")}</td><td>${esc(named("class", s.kind ?? ""))}</td><td>${esc(s.zone ?? "")}</td></tr>`).join("")}</tbody></table>`));
+    : !itemsOf(r.data).length ? none : `<table class="grid small"><tbody>${itemsOf(r.data).map((s) => `<tr><td>${esc(fmtTime(s.received_at))}</td><td class="mono">${esc(s.event_code ?? "")}</td><td>${s.kind ? esc(named("class", s.kind)) : ""}</td><td>${esc(s.zone ?? "")}</td></tr>`).join("")}</tbody></table>`));
 }
 
 export function startScreenpop() {
