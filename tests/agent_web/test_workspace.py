@@ -180,9 +180,10 @@ def test_a_call_survives_moving_between_views_and_a_reload(
     page.wait_for_selector("#view[data-view=subscriber]")
     assert page.locator("#call-line").get_attribute("data-state") == "connected"
     shot(page, "subscriber-during-call")
+    page.go_back()  # the back button, twice: the alarm queue, then the incident again
+    page.wait_for_selector("#view[data-view=console][data-mounted]")
     page.go_back()
-    page.go_back()
-    page.wait_for_selector("#view[data-view=incident]")
+    page.wait_for_selector("#view[data-view=incident][data-mounted]")
     assert page.evaluate("window.__sameDocument") is True  # never a page load
     assert page.locator("button[data-action=hangup]").is_enabled()
     assert page.locator("button[data-action=hold]").is_enabled()
